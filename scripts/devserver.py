@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Local HTTP server for the function app, for machines without Azure Functions Core Tools.
+
+It does what ``func start`` does for HTTP triggers: reads ``local.settings.json`` Values into the
+environment (the real environment wins), imports ``function_app``, indexes it the way the Python
+worker does (exactly one FunctionApp), and serves the routes it declares under host.json's route
+prefix by calling the real function objects with real ``func.HttpRequest`` objects. Like Core
+Tools, it does not check function keys.
+
+    python scripts/devserver.py [--port 7071] [--host 127.0.0.1] [--settings local.settings.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 7071
+# The Functions host refuses request bodies over 100 MB (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT default).
+MAX_BODY_BYTES = 100 * 1024 * 1024
+
+log = logging.getLogger("devserver")
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    function_name: str
+    pattern: re.Pattern[str]
+    template: str
+    methods: frozenset[str] | None  # None: any method
+    auth_level: str
+    trigger_arg: str
+    handler: Callable[..., Any]
+
+
+def load_local_settings(path: Path, environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Copy the file's Values into environ where not already set; return the names copied."""
+    if not path.is_file():
+        return []
+    values = json.loads(path.read_text()).get("Values", {})
+    copied = []
+    for name, value in values.items():
+        if name not in environ:
+            environ[name] = str(value)
+            copied.append(name)
+    return copied
+
+
+def route_pattern(template: str, prefix: str) -> re.Pattern[str]:
+    """A Functions route template (``hooks/{source}``, ``{id:int}``, ``{name?}``) as a regex."""
+    parts = [part for part in (prefix.strip("/"), template.strip("/")) if part]
+    regex = ""
+    for segment in "/".join(parts).split("/"):
+        match = re.fullmatch(r"\{(\w+)(?::(\w+))?(\?)?\}", segment)
+        if match is None:
+            regex += "/" + re.escape(segment)
+            continue
+        name, constraint, optional = match.groups()
+        value = r"-?\d+" if constraint in {"int", "long"} else r"[^/]+"
+        regex += rf"(?:/(?P<{name}>{value})){'?' if optional else ''}"
+    return re.compile(regex or "/")
+
+
+def find_function_app(module: ModuleType) -> Any:
+    import azure.functions as func
+
+    apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
+    if len(apps) != 1:
+        raise SystemExit(f"function_app.py must define exactly one FunctionApp; found {len(apps)}")
+    return apps[0]
+
+
+def http_routes(module: ModuleType, route_prefix: str) -> list[HttpRoute]:
+    routes = []
+    for function in find_function_app(module).get_functions():
+        for binding in json.loads(function.get_function_json())["bindings"]:
+            if binding["type"] != "httpTrigger":
+                continue
+            template = binding.get("route") or function.get_function_name()
+            methods = binding.get("methods")
+            routes.append(
+                HttpRoute(
+                    function_name=function.get_function_name(),
+                    pattern=route_pattern(template, route_prefix),
+                    template=template,
+                    methods=frozenset(m.upper() for m in methods) if methods else None,
+                    auth_level=binding.get("authLevel", "FUNCTION"),
+                    trigger_arg=binding["name"],
+                    handler=function.get_user_function(),
+                )
+            )
+    return routes
+
+
+def route_prefix_from(host_json: Path) -> str:
+    config = json.loads(host_json.read_text()) if host_json.is_file() else {}
+    return str(config.get("extensions", {}).get("http", {}).get("routePrefix", "api"))
+
+
+class FunctionRequestHandler(BaseHTTPRequestHandler):
+    routes: ClassVar[list[HttpRoute]] = []
+    protocol_version = "HTTP/1.1"
+    server_version = "mailhook-devserver"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815 (http.server's names)
+
+    def _dispatch(self) -> None:
+        import azure.functions as func
+
+        url = urlsplit(self.path)
+        matched = [(route, m) for route in self.routes if (m := route.pattern.fullmatch(url.path))]
+        if not matched:
+            self._reply(404, b"", {})
+            return
+        allowed = [(route, m) for route, m in matched if route.methods is None or self.command in route.methods]
+        if not allowed:
+            self._reply(405, b"", {"Allow": ", ".join(sorted(set().union(*(r.methods or () for r, _ in matched))))})
+            return
+        route, match = allowed[0]
+        body = self._read_body()
+        if body is None:
+            return
+        request = func.HttpRequest(
+            method=self.command,
+            url=f"http://{self.headers.get('Host', 'localhost')}{self.path}",
+            headers=dict(self.headers.items()),
+            params=dict(parse_qsl(url.query, keep_blank_values=True)),
+            route_params={k: v for k, v in match.groupdict().items() if v is not None},
+            body=body,
+        )
+        try:
+            response = route.handler(**{route.trigger_arg: request})
+            if inspect.isawaitable(response):
+                response = asyncio.run(response)  # type: ignore[arg-type]
+        except Exception:
+            # The host answers 500 for an unhandled exception; show the traceback like Core Tools.
+            log.exception("function %s raised", route.function_name)
+            self._reply(500, b"", {})
+            return
+        headers = dict(response.headers.items())
+        if response.mimetype and "content-type" not in {h.lower() for h in headers}:
+            headers["Content-Type"] = f"{response.mimetype}; charset={response.charset or 'utf-8'}"
+        self._reply(response.status_code, response.get_body() or b"", headers)
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                total += size
+                if total > MAX_BODY_BYTES:
+                    self._reply(413, b"", {"Connection": "close"})
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._reply(413, b"", {"Connection": "close"})
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "transfer-encoding"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        if headers.get("Connection") == "close":
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def serve(host: str, port: int, settings_file: Path) -> None:
+    copied = load_local_settings(settings_file, os.environ)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    import function_app
+
+    prefix = route_prefix_from(ROOT / "host.json")
+    FunctionRequestHandler.routes = http_routes(function_app, prefix)
+    server = ThreadingHTTPServer((host, port), FunctionRequestHandler)
+    server.daemon_threads = True
+
+    if copied:
+        log.info("read %d setting(s) from %s", len(copied), settings_file.name)
+    print(
+        f"Mailhook dev server: http://{host}:{server.server_port}  (function keys are not checked, as with func start)"
+    )
+    for route in FunctionRequestHandler.routes:
+        methods = ",".join(sorted(route.methods)) if route.methods else "any"
+        print(f"  {route.function_name}: [{methods}] http://{host}:{server.server_port}/{prefix}/{route.template}")
+    sys.stdout.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port (default: local.settings.json Host.LocalHttpPort or {DEFAULT_PORT})",
+    )
+    parser.add_argument("--settings", type=Path, default=ROOT / "local.settings.json", help="local settings file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = args.port
+    if port is None:
+        host_settings = json.loads(args.settings.read_text()).get("Host", {}) if args.settings.is_file() else {}
+        port = int(host_settings.get("LocalHttpPort", DEFAULT_PORT))
+    serve(args.host, port, args.settings.resolve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The Microsoft Graph sendMail request as pydantic models: what we accept and what we send.
+
+Both /api/mail forms end up here. The models carry Graph's own rules (header names and count,
+base64 attachments, single-line subject and names), so a body that validates is one Graph takes.
+Properties we do not model are refused (``extra="forbid"``) rather than passed on blindly.
+Reference: ../shared/reference/graph-user-sendmail.md and graph-and-auth.md §1.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic.alias_generators import to_camel
+
+from .addresses import check_address, check_single_line
+
+# Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
+MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
+# InvalidInternetMessageHeaderCollection above 5 custom headers.
+MAX_CUSTOM_HEADERS = 5
+# To + Cc + Bcc per message (Exchange Online limits).
+MAX_RECIPIENTS = 500
+
+_HEADER_NAME_RE = re.compile(r"[Xx]-[A-Za-z0-9-]+")
+_BASE64_WHITESPACE_RE = re.compile(r"\s+")
+
+
+def _check_header_name(name: str) -> str:
+    if not _HEADER_NAME_RE.fullmatch(name):
+        raise ValueError("custom header names must start with 'x-' and contain only letters, digits and '-'")
+    return name
+
+
+def _check_base64(text: str) -> str:
+    # Wrapped base64 (as `base64` prints it) is common in scripts: drop the line breaks.
+    compact = _BASE64_WHITESPACE_RE.sub("", text)
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not valid base64") from None
+    return compact
+
+
+def _check_attachment_name(name: str) -> str:
+    check_single_line(name)
+    if not name.strip() or "/" in name or "\\" in name or name.strip() in {".", ".."}:
+        raise ValueError("must be a plain file name, without path separators")
+    return name
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+Address = Annotated[StrictStr, AfterValidator(check_address)]
+SingleLine = Annotated[StrictStr, AfterValidator(check_single_line)]
+HeaderName = Annotated[StrictStr, AfterValidator(_check_header_name)]
+Base64Content = Annotated[StrictStr, AfterValidator(_check_base64)]
+AttachmentName = Annotated[StrictStr, Field(max_length=255), AfterValidator(_check_attachment_name)]
+# Graph treats these enums case-insensitively (its own examples send "Text" and "HTML").
+BodyType = Annotated[Literal["text", "html"], BeforeValidator(_lower)]
+Importance = Annotated[Literal["low", "normal", "high"], BeforeValidator(_lower)]
+
+
+class GraphModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class EmailAddress(GraphModel):
+    address: Address
+    name: SingleLine | None = None
+
+
+class Recipient(GraphModel):
+    email_address: EmailAddress
+
+
+class ItemBody(GraphModel):
+    content_type: BodyType
+    content: StrictStr
+
+
+class InternetMessageHeader(GraphModel):
+    name: HeaderName
+    value: SingleLine
+
+
+class FileAttachment(GraphModel):
+    odata_type: Literal["#microsoft.graph.fileAttachment"] = Field(
+        "#microsoft.graph.fileAttachment", alias="@odata.type"
+    )
+    name: AttachmentName
+    content_type: SingleLine | None = None
+    content_bytes: Base64Content
+    is_inline: bool | None = None
+    content_id: SingleLine | None = None
+
+
+class Message(GraphModel):
+    subject: SingleLine | None = None
+    body: ItemBody | None = None
+    to_recipients: list[Recipient] | None = None
+    cc_recipients: list[Recipient] | None = None
+    bcc_recipients: list[Recipient] | None = None
+    reply_to: list[Recipient] | None = None
+    from_: Recipient | None = Field(None, alias="from")
+    importance: Importance | None = None
+    internet_message_headers: Annotated[list[InternetMessageHeader], Field(max_length=MAX_CUSTOM_HEADERS)] | None = None
+    attachments: list[FileAttachment] | None = None
+    is_delivery_receipt_requested: bool | None = None
+    is_read_receipt_requested: bool | None = None
+    categories: list[SingleLine] | None = None
+
+    def recipients(self) -> list[Recipient]:
+        """To, Cc and Bcc together: the ones Exchange delivers to and counts."""
+        return [*(self.to_recipients or ()), *(self.cc_recipients or ()), *(self.bcc_recipients or ())]
+
+
+class SendMailRequest(GraphModel):
+    message: Message
+    # Graph's own example sends the string "false"; lax bool parsing takes it and we emit a real
+    # boolean (graph-and-auth.md, Trap 6).
+    save_to_sent_items: bool | None = None
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+@dataclass(frozen=True)
+class GraphSend:
+    """A sendMail call ready to go: the mailbox in the URL and the exact request body."""
+
+    mailbox: str
+    request: SendMailRequest
+    body: bytes

@@ -1,0 +1,60 @@
+"""Intake: the HTTP request body to a JSON value, refusing what is not JSON or far too big."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+from .problems import Problem
+
+# The Graph request must stay under 4 MB; a caller's body that maps to it can be a little larger
+# (text attachments grow by a third only once base64-encoded by us), never this large.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+    code = "unsupported_media_type"
+    title = "The body must be JSON"
+
+
+class BodyTooLarge(Problem):
+    status = 413
+    code = "body_too_large"
+    title = "The request body is too large"
+
+
+class InvalidJson(Problem):
+    status = 400
+    code = "invalid_json"
+    title = "The body is not valid JSON"
+
+
+def is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def read_json(req: func.HttpRequest) -> Any:
+    content_type = req.headers.get("Content-Type", "")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"Send the body as JSON with 'Content-Type: application/json' (got '{content_type[:100] or 'none'}')."
+        )
+    # The length header is checked first so an oversized body is refused without being parsed.
+    declared_length = req.headers.get("Content-Length", "")
+    if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"The body is {int(declared_length):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"The body is {len(body):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(f"The body is not UTF-8 (byte {exc.start}).") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(f"{exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    except RecursionError:
+        raise InvalidJson("The JSON is nested too deeply.") from None

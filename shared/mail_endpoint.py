@@ -1,0 +1,43 @@
+"""POST /api/mail: intake → mail request → policy → transport, answering 202 or a problem."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import azure.functions as func
+
+from .intake import read_json
+from .logs import get_logger, request_context
+from .mail_request import parse_mail_request
+from .problems import Problem, problem_response
+from .runtime import Runtime, current_runtime
+
+log = get_logger(__name__)
+
+
+def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.HttpResponse:
+    request_id = str(uuid.uuid4())
+    with request_context(request_id):
+        try:
+            runtime = runtime or current_runtime()
+            draft = parse_mail_request(read_json(req))
+            mail = runtime.policy.approve(draft)
+            runtime.transport.send(mail, request_id)
+        except Problem as problem:
+            log.log(
+                30 if problem.status < 500 else 40,
+                "answered %d %s: %s", problem.status, problem.code, problem.detail,
+            )  # fmt: skip
+            return problem_response(problem, request_id)
+        log.info(
+            "accepted: %d recipient(s) from %s via %s (%d bytes)",
+            len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
+        )  # fmt: skip
+        return func.HttpResponse(
+            body=json.dumps({"status": "accepted", "requestId": request_id}),
+            status_code=202,
+            headers={"X-Request-Id": request_id},
+            mimetype="application/json",
+            charset="utf-8",
+        )

@@ -1,0 +1,95 @@
+"""Policy: who may send, to whom, and how much — applied to every message before any token is fetched."""
+
+from __future__ import annotations
+
+from .graph_message import (
+    MAX_GRAPH_REQUEST_BYTES,
+    MAX_RECIPIENTS,
+    EmailAddress,
+    GraphSend,
+    Recipient,
+)
+from .mail_request import InvalidPayload, MailDraft
+from .problems import FieldError, Problem
+from .settings import Settings
+
+
+class SenderNotAllowed(Problem):
+    status = 403
+    code = "sender_not_allowed"
+    title = "The sender mailbox is not allowed"
+
+
+class RecipientNotAllowed(Problem):
+    status = 403
+    code = "recipient_not_allowed"
+    title = "A recipient is outside the allowed domains"
+
+
+class MessageTooLarge(Problem):
+    status = 413
+    code = "message_too_large"
+    title = "The message is too large for Microsoft Graph"
+
+
+class MailPolicy:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def approve(self, draft: MailDraft) -> GraphSend:
+        """Apply defaults and allow-lists; return the exact sendMail call, or raise a Problem."""
+        mailbox = self._sender_mailbox(draft)
+        request = draft.request
+        message = request.message
+        if not message.recipients():
+            if not self._settings.default_to:
+                raise InvalidPayload(
+                    "No recipients: give 'to', 'cc' or 'bcc' (or set MAIL_DEFAULT_TO).",
+                    errors=[FieldError(draft.recipients_field, "at least one recipient is required")],
+                )
+            default_to = [Recipient(email_address=EmailAddress(address=a)) for a in self._settings.default_to]
+            request = request.model_copy(update={"message": message.model_copy(update={"to_recipients": default_to})})
+            message = request.message
+
+        recipients = message.recipients()
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidPayload(
+                f"{len(recipients)} recipients; Exchange allows at most {MAX_RECIPIENTS} per message.",
+                errors=[
+                    FieldError(
+                        draft.recipients_field, f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"
+                    )
+                ],
+            )
+        refused = [
+            r.email_address.address
+            for r in recipients
+            if not self._settings.recipient_domain_allowed(r.email_address.address)
+        ]
+        if refused:
+            raise RecipientNotAllowed(
+                f"{len(refused)} recipient(s) are outside MAIL_ALLOWED_RECIPIENT_DOMAINS; nothing was sent.",
+                errors=[
+                    FieldError(draft.recipients_field, f"{address} is not in an allowed domain") for address in refused
+                ],
+            )
+
+        body = request.to_json_bytes()
+        if len(body) >= MAX_GRAPH_REQUEST_BYTES:
+            raise MessageTooLarge(
+                f"The Graph request would be {len(body):,} bytes; Microsoft Graph accepts less than "
+                f"{MAX_GRAPH_REQUEST_BYTES:,} (4 MB), and base64 makes attachments a third larger. "
+                "Send smaller or fewer attachments, or a link instead.",
+            )
+        return GraphSend(mailbox=mailbox, request=request, body=body)
+
+    def _sender_mailbox(self, draft: MailDraft) -> str:
+        requested = draft.requested_sender
+        if requested is None:
+            return self._settings.sender
+        if requested.lower() not in self._settings.allowed_senders:
+            raise SenderNotAllowed(
+                f"'{requested}' is not in MAIL_ALLOWED_SENDERS; nothing was sent.",
+                errors=[FieldError(draft.sender_field, "not an allowed sender mailbox")],
+            )
+        return requested

@@ -1,0 +1,73 @@
+"""RFC 9457 problem documents: the one shape every error answer of the bridge takes.
+
+Each failure is an exception class defined next to the code that raises it; it names its HTTP
+status and a stable ``code``. This module only knows how to turn one into a response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import azure.functions as func
+
+PROBLEM_TYPE_PREFIX = "urn:mailhook:problem:"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class Problem(Exception):
+    """Base of every failure that becomes an HTTP answer."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = tuple(errors)
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    def to_document(self, request_id: str | None) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "type": PROBLEM_TYPE_PREFIX + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if request_id:
+            document["requestId"] = request_id
+        if self.errors:
+            document["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        document.update(self.extra)
+        return document
+
+
+def problem_response(problem: Problem, request_id: str | None) -> func.HttpResponse:
+    headers = dict(problem.headers)
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return func.HttpResponse(
+        body=json.dumps(problem.to_document(request_id)),
+        status_code=problem.status,
+        headers=headers,
+        mimetype=PROBLEM_CONTENT_TYPE,
+        charset="utf-8",
+    )

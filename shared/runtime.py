@@ -1,0 +1,77 @@
+"""The process-wide pieces, built once from settings: policy, token provider, transport.
+
+Built on first use rather than at import, so a wrong setting never stops the Functions host from
+indexing the app: /api/health names it and the mail routes answer 503 until it is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .policy import MailPolicy
+from .problems import FieldError, Problem
+from .settings import Settings, SettingsError, TransportKind, load_settings
+from .tokens import MsalTokenProvider
+from .transports import Transport
+from .transports.graph import GraphTransport
+from .transports.outbox import OutboxTransport
+
+# Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
+HTTP_POOL_SIZE = 32
+
+
+class ConfigurationInvalid(Problem):
+    status = 503
+    code = "configuration_invalid"
+    title = "The bridge is not configured correctly"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    policy: MailPolicy
+    transport: Transport
+
+
+def new_http_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=HTTP_POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    transport: Transport
+    if settings.transport is TransportKind.OUTBOX:
+        transport = OutboxTransport(settings.outbox_dir)
+    else:
+        session = new_http_session()
+        transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
+    return Runtime(settings=settings, policy=MailPolicy(settings), transport=transport)
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def current_runtime() -> Runtime:
+    """The process's Runtime, or ConfigurationInvalid naming the settings to fix."""
+    global _runtime
+    if _runtime is not None:
+        return _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            try:
+                _runtime = build_runtime(load_settings(os.environ))
+            except SettingsError as exc:
+                raise ConfigurationInvalid(
+                    "The bridge's app settings are invalid; nothing can be sent until they are fixed. See /api/health.",
+                    errors=[FieldError(problem.setting, problem.message) for problem in exc.problems],
+                ) from None
+        return _runtime

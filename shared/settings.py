@@ -1,0 +1,256 @@
+"""App settings: read from the environment once, validated into one typed object.
+
+Nothing else in the package reads ``os.environ`` (MSAL reads ``IDENTITY_ENDPOINT`` and
+``IDENTITY_HEADER`` itself, as it must). Every problem is collected, not just the first, so
+``/api/health`` can name all the settings a user has to fix in one go.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .addresses import address_domain, check_address, is_domain
+
+
+class TransportKind(enum.StrEnum):
+    GRAPH = "graph"
+    OUTBOX = "outbox"
+
+
+class AuthMode(enum.StrEnum):
+    MANAGED_IDENTITY = "managed_identity"
+    CLIENT_SECRET = "client_secret"  # noqa: S105 (a mode name, not a secret)
+    CLIENT_CERTIFICATE = "client_certificate"
+
+
+@dataclass(frozen=True)
+class GraphCloud:
+    name: str
+    graph_root: str
+    authority_host: str
+
+
+# Graph root and Entra authority per national cloud (learn.microsoft.com/graph/deployments).
+# The token audience is always the cloud's own Graph root, even when GRAPH_BASE_URL redirects
+# the requests (tests, proxies): a token for another audience is refused by Graph.
+CLOUDS: dict[str, GraphCloud] = {
+    cloud.name: cloud
+    for cloud in (
+        GraphCloud("global", "https://graph.microsoft.com", "https://login.microsoftonline.com"),
+        GraphCloud("usgov", "https://graph.microsoft.us", "https://login.microsoftonline.us"),
+        GraphCloud("usgovdod", "https://dod-graph.microsoft.us", "https://login.microsoftonline.us"),
+        GraphCloud("china", "https://microsoftgraph.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    )
+}
+
+# Tenants MSAL cannot use for client credentials (graph-and-auth.md, Trap 16).
+_MULTI_TENANT_ALIASES = {"common", "organizations", "consumers"}
+
+DEFAULT_SEND_DEADLINE_S = 25.0
+# The HTTP trigger is cut at 230 s by the Azure load balancer; stay well clear of it.
+MAX_SEND_DEADLINE_S = 200.0
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    setting: str
+    message: str
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[SettingProblem]) -> None:
+        super().__init__("; ".join(f"{p.setting}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    transport: TransportKind
+    outbox_dir: Path
+    sender: str
+    allowed_senders: frozenset[str]  # lower-cased; always includes the sender
+    default_to: tuple[str, ...]
+    allowed_recipient_domains: frozenset[str]  # lower-cased; empty means any domain
+    cloud: GraphCloud
+    graph_base_url: str  # where sendMail requests go; no trailing slash
+    authority_host: str  # where token requests go (client secret and certificate)
+    auth_mode: AuthMode
+    tenant_id: str | None
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    client_certificate_path: Path | None
+    client_certificate_password: str | None = field(repr=False)
+    send_deadline_s: float
+
+    @property
+    def token_audience(self) -> str:
+        return self.cloud.graph_root
+
+    def recipient_domain_allowed(self, address: str) -> bool:
+        if not self.allowed_recipient_domains:
+            return True
+        domain = address_domain(address)
+        return any(
+            domain == allowed or (allowed.startswith("*.") and domain.endswith(allowed[1:]))
+            for allowed in self.allowed_recipient_domains
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Reader:
+    """Reads settings and collects every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[SettingProblem] = []
+
+    def fail(self, setting: str, message: str) -> None:
+        self.problems.append(SettingProblem(setting, message))
+
+    def text(self, setting: str) -> str | None:
+        value = self.environ.get(setting, "").strip()
+        return value or None
+
+    def addresses(self, setting: str) -> list[str]:
+        valid = []
+        for item in (self.text(setting) or "").split(","):
+            if not item.strip():
+                continue
+            try:
+                valid.append(check_address(item))
+            except ValueError as exc:
+                self.fail(setting, str(exc))
+        return valid
+
+    def choice(self, setting: str, choices: list[str], default: str) -> str:
+        value = (self.text(setting) or default).lower()
+        if value not in choices:
+            self.fail(setting, f"must be one of {', '.join(choices)} (got '{value}')")
+            return default
+        return value
+
+    def base_url(self, setting: str, default: str, *, allow_loopback_http: bool) -> str:
+        value = (self.text(setting) or default).rstrip("/")
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if parts.query or parts.fragment or not host:
+            self.fail(setting, "must be an absolute URL like https://host[:port] without query")
+        elif parts.scheme == "https":
+            pass
+        elif parts.scheme == "http" and allow_loopback_http and is_loopback_host(host):
+            pass  # bearer tokens may cross plain HTTP only inside this machine
+        elif parts.scheme == "http":
+            self.fail(setting, "plain http:// is refused (tokens would travel unencrypted); use https://")
+        else:
+            self.fail(setting, "must start with https://")
+        return value
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the environment into Settings, or raise SettingsError listing every problem."""
+    read = _Reader(environ)
+
+    transport = TransportKind(read.choice("MAIL_TRANSPORT", list(TransportKind), "graph"))
+    outbox_dir = Path(read.text("MAIL_OUTBOX_DIR") or "outbox")
+
+    sender = ""
+    sender_setting = read.text("MAIL_SENDER")
+    if sender_setting is None:
+        read.fail("MAIL_SENDER", "required: the mailbox the bridge sends as")
+    else:
+        senders = read.addresses("MAIL_SENDER")
+        sender = senders[0] if senders else ""
+    allowed_senders = frozenset(a.lower() for a in [sender, *read.addresses("MAIL_ALLOWED_SENDERS")] if a)
+
+    allowed_domains: set[str] = set()
+    for item in (read.text("MAIL_ALLOWED_RECIPIENT_DOMAINS") or "").split(","):
+        domain = item.strip().lower()
+        if not domain:
+            continue
+        if not is_domain(domain.removeprefix("*.")):
+            read.fail("MAIL_ALLOWED_RECIPIENT_DOMAINS", f"'{domain}' is not a domain name")
+        allowed_domains.add(domain)
+
+    default_to = tuple(read.addresses("MAIL_DEFAULT_TO"))
+
+    cloud = CLOUDS[read.choice("GRAPH_CLOUD", list(CLOUDS), "global")]
+    graph_base_url = read.base_url("GRAPH_BASE_URL", cloud.graph_root, allow_loopback_http=True)
+    # MSAL itself refuses http:// authorities, so there is no loopback exception here.
+    authority_host = read.base_url("AZURE_AUTHORITY_HOST", cloud.authority_host, allow_loopback_http=False)
+
+    tenant_id = read.text("AZURE_TENANT_ID")
+    client_id = read.text("AZURE_CLIENT_ID")
+    client_secret = read.text("AZURE_CLIENT_SECRET")
+    certificate_setting = read.text("AZURE_CLIENT_CERTIFICATE_PATH")
+    certificate_path = Path(certificate_setting) if certificate_setting else None
+    certificate_password = read.text("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+
+    auth_mode = AuthMode.MANAGED_IDENTITY
+    if client_secret and certificate_path:
+        read.fail(
+            "AZURE_CLIENT_CERTIFICATE_PATH",
+            "set either AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, not both",
+        )
+    elif client_secret:
+        auth_mode = AuthMode.CLIENT_SECRET
+    elif certificate_path:
+        auth_mode = AuthMode.CLIENT_CERTIFICATE
+        if not certificate_path.is_file():
+            read.fail("AZURE_CLIENT_CERTIFICATE_PATH", f"no file at {certificate_path}")
+    if auth_mode is not AuthMode.MANAGED_IDENTITY and transport is TransportKind.GRAPH:
+        if not client_id:
+            read.fail("AZURE_CLIENT_ID", f"required for {auth_mode} authentication")
+        if not tenant_id:
+            read.fail("AZURE_TENANT_ID", f"required for {auth_mode} authentication")
+        elif tenant_id.lower() in _MULTI_TENANT_ALIASES:
+            read.fail("AZURE_TENANT_ID", "must be the tenant id or domain, not a multi-tenant alias")
+
+    send_deadline_s = DEFAULT_SEND_DEADLINE_S
+    deadline_text = read.text("MAIL_SEND_DEADLINE_S")
+    if deadline_text is not None:
+        try:
+            send_deadline_s = float(deadline_text)
+        except ValueError:
+            send_deadline_s = math.nan
+        if not 0 < send_deadline_s <= MAX_SEND_DEADLINE_S:
+            read.fail("MAIL_SEND_DEADLINE_S", f"must be a number of seconds in (0, {MAX_SEND_DEADLINE_S:g}]")
+            send_deadline_s = DEFAULT_SEND_DEADLINE_S
+
+    settings = Settings(
+        transport=transport,
+        outbox_dir=outbox_dir,
+        sender=sender,
+        allowed_senders=allowed_senders,
+        default_to=default_to,
+        allowed_recipient_domains=frozenset(allowed_domains),
+        cloud=cloud,
+        graph_base_url=graph_base_url,
+        authority_host=authority_host,
+        auth_mode=auth_mode,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        client_certificate_path=certificate_path,
+        client_certificate_password=certificate_password,
+        send_deadline_s=send_deadline_s,
+    )
+    for address in default_to:
+        if not settings.recipient_domain_allowed(address):
+            read.fail("MAIL_DEFAULT_TO", f"{address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS")
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings

@@ -1,0 +1,155 @@
+"""App-only Graph tokens from MSAL: managed identity, client secret or client certificate.
+
+One MSAL client per process and MSAL's in-memory cache behind it, so a token is fetched once per
+token lifetime, not once per message (graph-and-auth.md, Trap 1). The client is built on first
+use, not at import: the confidential client's constructor makes a discovery call.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import msal
+import requests
+
+from .logs import get_logger
+from .problems import Problem
+from .settings import AuthMode, Settings
+
+log = get_logger(__name__)
+
+# MSAL's own calls (discovery, token, managed identity endpoint) get this timeout; the
+# requests library has none by default and a hung token endpoint must not hang a send.
+TOKEN_HTTP_TIMEOUT_S = 10.0
+
+
+class TokenUnavailable(Problem):
+    status = 502
+    code = "token_unavailable"
+    title = "No access token for Microsoft Graph"
+
+
+class TokenProvider(Protocol):
+    def access_token(self, *, fresh: bool = False) -> str:
+        """A bearer token for Graph; ``fresh`` skips the cache (after Graph answered 401)."""
+        ...
+
+
+class _TimeoutHttpClient:
+    """The shared session, with the timeout MSAL cannot set on an injected client."""
+
+    def __init__(self, session: requests.Session, timeout_s: float) -> None:
+        self._session = session
+        self._timeout_s = timeout_s
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout_s)
+        return self._session.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout_s)
+        return self._session.post(url, **kwargs)
+
+    def close(self) -> None:
+        """The session is shared with the Graph transport; it outlives MSAL's clients."""
+
+
+class MsalTokenProvider:
+    def __init__(self, settings: Settings, session: requests.Session) -> None:
+        self._settings = settings
+        self._http_client = _TimeoutHttpClient(session, TOKEN_HTTP_TIMEOUT_S)
+        self._cache = msal.TokenCache()
+        self._client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication | None = None
+        self._lock = threading.Lock()
+
+    def access_token(self, *, fresh: bool = False) -> str:
+        client = self._msal_client()
+        if fresh:
+            # The cached token was refused; drop it so MSAL asks the identity provider again.
+            for entry in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                self._cache.remove_at(entry)
+        try:
+            if isinstance(client, msal.ManagedIdentityClient):
+                result = client.acquire_token_for_client(resource=self._settings.token_audience)
+            else:
+                result = client.acquire_token_for_client(scopes=[f"{self._settings.token_audience}/.default"])
+        except (requests.RequestException, ValueError) as exc:
+            # Transport failures and unreadable answers: log the kind, never the exchange itself.
+            log.warning("token request failed: %s", type(exc).__name__)
+            raise TokenUnavailable(
+                f"The {self._settings.auth_mode} token request failed ({type(exc).__name__})."
+            ) from None
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if not token:
+            error = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
+            # error_description carries AADSTS codes and trace ids, which help, and no secrets.
+            description = result.get("error_description", "") if isinstance(result, dict) else ""
+            log.error("token refused by the identity provider: %s %s", error, description)
+            raise TokenUnavailable(
+                f"The identity provider refused the {self._settings.auth_mode} token request ({error}). "
+                "Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the credential.",
+                extra={"identityError": error},
+            )
+        if result.get("token_source") != "cache":
+            log.info("new Graph token from the identity provider (%s)", self._settings.auth_mode)
+        return str(token)
+
+    def _msal_client(self) -> msal.ManagedIdentityClient | msal.ConfidentialClientApplication:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build_client()
+            return self._client
+
+    def _build_client(self) -> msal.ManagedIdentityClient | msal.ConfidentialClientApplication:
+        settings = self._settings
+        if settings.auth_mode is AuthMode.MANAGED_IDENTITY:
+            identity: msal.SystemAssignedManagedIdentity | msal.UserAssignedManagedIdentity = (
+                msal.UserAssignedManagedIdentity(client_id=settings.client_id)
+                if settings.client_id
+                else msal.SystemAssignedManagedIdentity()
+            )
+            return msal.ManagedIdentityClient(identity, http_client=self._http_client, token_cache=self._cache)
+        try:
+            return msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=self._credential(),
+                authority=f"{settings.authority_host}/{settings.tenant_id}",
+                # Instance discovery would call login.microsoftonline.com even for a custom or
+                # national authority host; the authority we are given is the one we trust.
+                instance_discovery=False,
+                http_client=self._http_client,
+                token_cache=self._cache,
+            )
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            log.error("could not reach the token authority: %s", type(exc).__name__)
+            raise TokenUnavailable(
+                f"Could not read the authority {settings.authority_host}/{settings.tenant_id} "
+                f"({type(exc).__name__}). Check AZURE_AUTHORITY_HOST and AZURE_TENANT_ID."
+            ) from None
+
+    def _credential(self) -> str | dict[str, Any]:
+        settings = self._settings
+        if settings.auth_mode is AuthMode.CLIENT_SECRET:
+            assert settings.client_secret is not None
+            return settings.client_secret
+        assert settings.client_certificate_path is not None
+        return certificate_credential(settings.client_certificate_path, settings.client_certificate_password)
+
+
+def certificate_credential(path: Path, password: str | None) -> dict[str, Any]:
+    """MSAL's credential dict for a PEM (key + certificate) or PKCS#12 file, as azure-identity reads them."""
+    if path.suffix.lower() in {".pfx", ".p12"}:
+        # MSAL ≥ 1.29 reads PKCS#12 itself and signs with PS256 and a SHA-256 thumbprint.
+        return {"private_key_pfx_path": str(path), "passphrase": password, "public_certificate": True}
+    pem = path.read_text()
+    begin_certificate = pem.find("-----BEGIN CERTIFICATE-----")
+    if begin_certificate < 0:
+        raise TokenUnavailable(f"{path} holds no certificate; it needs the private key and the certificate.")
+    end_marker = "-----END CERTIFICATE-----"
+    certificate = pem[begin_certificate : pem.index(end_marker, begin_certificate) + len(end_marker)]
+    credential: dict[str, Any] = {"private_key": pem, "public_certificate": certificate}
+    if password:
+        credential["passphrase"] = password
+    return credential

@@ -1,0 +1,253 @@
+"""The Graph transport: POST /users/{mailbox}/sendMail with retries that never send twice.
+
+What is retried (graph-and-auth.md §3 and Traps 2, 3, 5, 17):
+- 429, 503 and 504, after ``Retry-After`` (seconds or an HTTP date), or exponential backoff with
+  full jitter when Graph gives none;
+- a connection that failed before the request left (refused, DNS, connect timeout);
+- a 401, once, with a fresh token.
+What is never retried: a read timeout or a connection lost after the request was sent — Graph
+may have accepted the message, and sendMail has no idempotency key.
+Everything happens inside one deadline (MAIL_SEND_DEADLINE_S), and at most four requests per
+mailbox are in flight from this process, Graph's "MailboxConcurrency" limit.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
+
+from ..graph_message import GraphSend
+from ..logs import get_logger
+from ..problems import Problem
+from ..settings import Settings
+from ..tokens import TokenProvider
+
+log = get_logger(__name__)
+
+MAILBOX_CONCURRENCY = 4
+CONNECT_TIMEOUT_S = 5.0
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 8.0
+MIN_RETRY_DELAY_S = 0.1  # even "Retry-After: 0" must not become a tight loop
+_RETRYABLE_STATUSES = {429, 503, 504}
+
+
+class GraphRejectedMessage(Problem):
+    status = 422
+    code = "graph_rejected_message"
+    title = "Microsoft Graph rejected the message"
+
+
+class GraphRequestTooLarge(Problem):
+    status = 413
+    code = "message_too_large"
+    title = "The message is too large for Microsoft Graph"
+
+
+class GraphConfigurationError(Problem):
+    """Graph refused our credentials or mailbox: nothing the caller can fix, an operator must."""
+
+    status = 502
+    code = "graph_configuration_error"
+    title = "Microsoft Graph refused the bridge's credentials or mailbox"
+
+
+class GraphFailed(Problem):
+    status = 502
+    code = "graph_error"
+    title = "Microsoft Graph failed"
+
+
+class GraphUnavailable(Problem):
+    status = 503
+    code = "graph_unavailable"
+    title = "Microsoft Graph is throttling or unavailable"
+
+
+class GraphTimeout(Problem):
+    status = 504
+    code = "graph_timeout"
+    title = "Microsoft Graph did not answer in time"
+
+
+class GraphTransport:
+    name = "graph"
+
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenProvider,
+        session: requests.Session,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._tokens = tokens
+        self._session = session
+        self._sleep = sleep
+        self._mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
+
+    def send(self, mail: GraphSend, request_id: str) -> None:
+        deadline = time.monotonic() + self._settings.send_deadline_s
+        with self._mailbox_slot(mail.mailbox, deadline):
+            self._send_before(deadline, mail, request_id)
+
+    @contextmanager
+    def _mailbox_slot(self, mailbox: str, deadline: float) -> Iterator[None]:
+        with self._slots_lock:
+            slot = self._mailbox_slots.setdefault(mailbox.lower(), threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
+        if not slot.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise GraphUnavailable(
+                f"{MAILBOX_CONCURRENCY} sends from this mailbox were already in flight until the deadline.",
+                headers={"Retry-After": "5"},
+            )
+        try:
+            yield
+        finally:
+            slot.release()
+
+    def _send_before(self, deadline: float, mail: GraphSend, request_id: str) -> None:
+        url = f"{self._settings.graph_base_url}/v1.0/users/{quote(mail.mailbox, safe='@')}/sendMail"
+        attempt = 0
+        fresh_token = False
+        while True:
+            attempt += 1
+            headers = {
+                "Authorization": f"Bearer {self._tokens.access_token(fresh=fresh_token)}",
+                "Content-Type": "application/json",
+                "client-request-id": request_id,
+                "return-client-request-id": "true",
+            }
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
+                raise GraphTimeout("The send deadline passed before Graph could be asked.")
+            try:
+                response = self._session.post(
+                    url,
+                    data=mail.body,
+                    headers=headers,
+                    timeout=(min(CONNECT_TIMEOUT_S, remaining_s), remaining_s),
+                    allow_redirects=False,  # a redirect must never carry the bearer token elsewhere
+                )
+            except requests.RequestException as exc:
+                if not _failed_before_sending(exc):
+                    log.error("Graph did not answer (attempt %d): %s; not retried", attempt, type(exc).__name__)
+                    raise GraphTimeout(
+                        "Graph did not answer after the request was sent. It may or may not have "
+                        "accepted the message; the bridge does not retry, so it is never sent twice.",
+                    ) from None
+                delay_s = _backoff_s(attempt)
+                log.warning("Graph unreachable (attempt %d): %s", attempt, type(exc).__name__)
+                self._wait_or_give_up(deadline, delay_s, f"Graph could not be reached ({type(exc).__name__}).")
+                continue
+
+            graph_request_id = response.headers.get("request-id", "")
+            if response.status_code in (200, 202):
+                log.info("Graph accepted the message (graph request-id %s, attempt %d)", graph_request_id, attempt)
+                return
+            error_code, error_message = _graph_error(response)
+            log.warning(
+                "Graph answered %d %s (graph request-id %s, attempt %d)",
+                response.status_code, error_code, graph_request_id, attempt,
+            )  # fmt: skip
+            if response.status_code == 401 and not fresh_token:
+                fresh_token = True
+                continue
+            if response.status_code in _RETRYABLE_STATUSES:
+                retry_after_s = _retry_after_s(response.headers.get("Retry-After"))
+                self._wait_or_give_up(
+                    deadline,
+                    retry_after_s if retry_after_s is not None else _backoff_s(attempt),
+                    f"Graph answered {response.status_code} {error_code} and the send deadline is reached.",
+                )
+                continue
+            raise _classify(response.status_code, error_code, error_message, graph_request_id)
+
+    def _wait_or_give_up(self, deadline: float, delay_s: float, reason: str) -> None:
+        delay_s = max(delay_s, MIN_RETRY_DELAY_S)
+        if time.monotonic() + delay_s >= deadline:
+            raise GraphUnavailable(
+                f"{reason} Try again later.",
+                headers={"Retry-After": str(max(1, math.ceil(delay_s)))},
+            )
+        self._sleep(delay_s)
+
+
+def _failed_before_sending(exc: requests.RequestException) -> bool:
+    """True only when no byte of the request can have reached Graph."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = exc.args[0].reason if isinstance(exc.args[0], MaxRetryError) else exc.args[0]
+        return isinstance(reason, NewConnectionError | NameResolutionError | ConnectTimeoutError)
+    return False
+
+
+def _backoff_s(attempt: int) -> float:
+    return random.uniform(  # noqa: S311 (jitter, not cryptography)
+        0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+    )
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Retry-After as seconds, from delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _graph_error(response: requests.Response) -> tuple[str, str]:
+    try:
+        error: Any = response.json().get("error", {})
+        return str(error.get("code", "")), str(error.get("message", ""))
+    except (ValueError, AttributeError):
+        return "", ""
+
+
+def _classify(status: int, error_code: str, error_message: str, graph_request_id: str) -> Problem:
+    extra = {"graphStatus": status, "graphError": error_code, "graphRequestId": graph_request_id}
+    if status == 413 or "maximum request length" in error_message.lower():
+        return GraphRequestTooLarge("Microsoft Graph refused the request as too large (4 MB limit).", extra=extra)
+    if status == 401:
+        return GraphConfigurationError(
+            "Graph refused the bridge's token twice. Check the app registration or managed identity.", extra=extra
+        )
+    if status == 403:
+        if "AccessPolicy" in error_message or "[RAOP]" in error_message:
+            detail = (
+                "The tenant's application access policy or RBAC for Applications does not let the bridge "
+                "send as this mailbox."
+            )
+        elif error_code == "ErrorSendAsDenied":
+            detail = "The bridge may not send as this mailbox (no SendAs permission)."
+        else:
+            detail = "Graph denied access: grant the Mail.Send application permission (see README)."
+        return GraphConfigurationError(detail, extra=extra)
+    if status == 404:
+        return GraphConfigurationError(
+            "Graph does not know the sender mailbox (no Exchange Online mailbox for it).", extra=extra
+        )
+    if 400 <= status < 500:
+        return GraphRejectedMessage(
+            f"Graph refused the message ({error_code or status}): {error_message[:300]}", extra=extra
+        )
+    # Another 5xx: Graph may have acted on the request, so it is reported, not retried.
+    return GraphFailed(f"Graph failed with {status} {error_code}; not retried, so never sent twice.", extra=extra)
