@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictStr,
+    StringConstraints,
     ValidationError,
 )
 
+from .addresses import check_single_line
 from .graph_message import (
     MAX_CUSTOM_HEADERS,
     Address,
@@ -101,7 +104,7 @@ class SimpleMail(_Simple):
     cc: AddressList = []
     bcc: AddressList = []
     reply_to: AddressList = Field([], alias="replyTo")
-    subject: Annotated[SingleLine, Field(min_length=1)]
+    subject: Annotated[StrictStr, StringConstraints(min_length=1), AfterValidator(check_single_line)]
     text: StrictStr | None = None
     html: StrictStr | None = None
     importance: Importance | None = None

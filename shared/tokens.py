@@ -32,8 +32,8 @@ class TokenUnavailable(Problem):
 
 
 class TokenProvider(Protocol):
-    def access_token(self, *, fresh: bool = False) -> str:
-        """A bearer token for Graph; ``fresh`` skips the cache (after Graph answered 401)."""
+    def access_token(self, *, refused: str | None = None) -> str:
+        """A bearer token for Graph; after a 401, pass the ``refused`` token to get another."""
         ...
 
 
@@ -63,18 +63,17 @@ class MsalTokenProvider:
         self._cache = msal.TokenCache()
         self._client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
+        # MSAL does not merge concurrent cache misses: twenty threads starting at once would fetch
+        # twenty tokens. Holding a lock around acquisition costs a cache lookup's time and keeps it one.
+        self._acquire_lock = threading.Lock()
 
-    def access_token(self, *, fresh: bool = False) -> str:
+    def access_token(self, *, refused: str | None = None) -> str:
         client = self._msal_client()
-        if fresh:
-            # The cached token was refused; drop it so MSAL asks the identity provider again.
-            for entry in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
-                self._cache.remove_at(entry)
         try:
-            if isinstance(client, msal.ManagedIdentityClient):
-                result = client.acquire_token_for_client(resource=self._settings.token_audience)
-            else:
-                result = client.acquire_token_for_client(scopes=[f"{self._settings.token_audience}/.default"])
+            with self._acquire_lock:
+                if refused:
+                    self._forget(refused)
+                result = self._acquire(client)
         except (requests.RequestException, ValueError) as exc:
             # Transport failures and unreadable answers: log the kind, never the exchange itself.
             log.warning("token request failed: %s", type(exc).__name__)
@@ -95,6 +94,18 @@ class MsalTokenProvider:
         if result.get("token_source") != "cache":
             log.info("new Graph token from the identity provider (%s)", self._settings.auth_mode)
         return str(token)
+
+    def _forget(self, refused: str) -> None:
+        """Drop a token Graph refused, so MSAL asks again; a token already replaced stays."""
+        for entry in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+            if entry.get("secret") == refused:
+                self._cache.remove_at(entry)
+
+    def _acquire(self, client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication) -> Any:
+        if isinstance(client, msal.ManagedIdentityClient):
+            # Managed identity takes the bare resource, keyword-only (graph-and-auth.md, Trap 12).
+            return client.acquire_token_for_client(resource=self._settings.token_audience)
+        return client.acquire_token_for_client(scopes=[f"{self._settings.token_audience}/.default"])
 
     def _msal_client(self) -> msal.ManagedIdentityClient | msal.ConfidentialClientApplication:
         with self._lock:

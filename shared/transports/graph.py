@@ -120,11 +120,12 @@ class GraphTransport:
     def _send_before(self, deadline: float, mail: GraphSend, request_id: str) -> None:
         url = f"{self._settings.graph_base_url}/v1.0/users/{quote(mail.mailbox, safe='@')}/sendMail"
         attempt = 0
-        fresh_token = False
+        refused_token: str | None = None
+        token = self._tokens.access_token()
         while True:
             attempt += 1
             headers = {
-                "Authorization": f"Bearer {self._tokens.access_token(fresh=fresh_token)}",
+                "Authorization": f"Bearer {token}",
                 "Content-Type": "application/json",
                 "client-request-id": request_id,
                 "return-client-request-id": "true",
@@ -161,8 +162,9 @@ class GraphTransport:
                 "Graph answered %d %s (graph request-id %s, attempt %d)",
                 response.status_code, error_code, graph_request_id, attempt,
             )  # fmt: skip
-            if response.status_code == 401 and not fresh_token:
-                fresh_token = True
+            if response.status_code == 401 and refused_token is None:
+                refused_token = token
+                token = self._tokens.access_token(refused=refused_token)
                 continue
             if response.status_code in _RETRYABLE_STATUSES:
                 retry_after_s = _retry_after_s(response.headers.get("Retry-After"))

@@ -1,0 +1,49 @@
+"""Plain helpers shared by the tests: settings from a dict and real func.HttpRequest objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+
+from shared.settings import Settings, load_settings
+
+DATA = Path(__file__).parent / "data"
+SENDER = "bridge@contoso.com"
+
+
+def settings_from(**values: str) -> Settings:
+    """Settings as the app reads them, from environment-style strings (MAIL_SENDER preset)."""
+    return load_settings({"MAIL_SENDER": SENDER, **values})
+
+
+def reference_example(number: int) -> str:
+    """A request body from the sendMail reference page, byte for byte as printed there."""
+    return (DATA / f"reference-example-{number}.json").read_text()
+
+
+def mail_request(
+    body: Any,
+    *,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+    route: str = "mail",
+) -> func.HttpRequest:
+    """A real func.HttpRequest as the Functions host builds it; str/bytes bodies are sent as is."""
+    if isinstance(body, bytes):
+        raw = body
+    elif isinstance(body, str):
+        raw = body.encode()
+    else:
+        raw = json.dumps(body).encode()
+    all_headers = {"Content-Type": content_type, "Content-Length": str(len(raw)), **(headers or {})}
+    return func.HttpRequest(
+        method="POST", url=f"http://localhost:7071/api/{route}", headers=all_headers, params={}, body=raw
+    )
+
+
+def response_json(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body())

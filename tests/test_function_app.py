@@ -1,0 +1,47 @@
+"""Indexing as the Python worker does it: import function_app, exactly one FunctionApp, its bindings."""
+
+import json
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import function_app
+
+
+@pytest.fixture(scope="module")
+def bindings() -> dict[str, list[dict[str, Any]]]:
+    # get_functions() is not idempotent (a second call raises), so it is called once per module.
+    return {
+        function.get_function_name(): json.loads(function.get_function_json())["bindings"]
+        for function in function_app.app.get_functions()
+    }
+
+
+def test_module_holds_exactly_one_function_app() -> None:
+    registers = [value for value in vars(function_app).values() if isinstance(value, func.FunctionRegister)]
+    assert registers == [function_app.app]
+
+
+def test_mail_route_is_post_with_a_function_key(bindings: dict[str, list[dict[str, Any]]]) -> None:
+    trigger = bindings["mail"][0]
+    assert trigger == {
+        "direction": "IN",
+        "type": "httpTrigger",
+        "name": "req",
+        "methods": ["POST"],
+        "authLevel": "FUNCTION",
+        "route": "mail",
+    }
+
+
+def test_health_route_is_anonymous_get(bindings: dict[str, list[dict[str, Any]]]) -> None:
+    trigger = bindings["health"][0]
+    assert (trigger["methods"], trigger["authLevel"], trigger["route"]) == (["GET"], "ANONYMOUS", "health")
+
+
+def test_every_non_health_http_route_needs_a_key(bindings: dict[str, list[dict[str, Any]]]) -> None:
+    for name, function_bindings in bindings.items():
+        for binding in function_bindings:
+            if binding["type"] == "httpTrigger" and name != "health":
+                assert binding["authLevel"] == "FUNCTION", name

@@ -1,0 +1,98 @@
+import json
+from typing import Any
+
+import pytest
+
+from shared.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
+from shared.mail_request import InvalidPayload, parse_mail_request
+from shared.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
+from shared.settings import Settings
+from tests.support import SENDER, settings_from
+
+
+def approve(payload: Any, settings: Settings | None = None) -> GraphSend:
+    return MailPolicy(settings or settings_from()).approve(parse_mail_request(payload))
+
+
+def test_the_configured_sender_is_the_default_mailbox() -> None:
+    assert approve({"to": "a@contoso.com", "subject": "x"}).mailbox == SENDER
+
+
+def test_from_must_be_an_allowed_sender() -> None:
+    settings = settings_from(MAIL_ALLOWED_SENDERS="alerts@contoso.com")
+    assert approve({"to": "a@contoso.com", "subject": "x", "from": "Alerts@Contoso.com"}, settings).mailbox == (
+        "Alerts@Contoso.com"
+    )
+    assert approve({"to": "a@contoso.com", "subject": "x", "from": SENDER}, settings).mailbox == SENDER
+    with pytest.raises(SenderNotAllowed) as caught:
+        approve({"to": "a@contoso.com", "subject": "x", "from": "ceo@contoso.com"}, settings)
+    assert caught.value.status == 403
+    assert caught.value.errors[0].field == "from"
+
+
+def test_graph_form_from_obeys_the_same_allow_list() -> None:
+    payload = {
+        "message": {
+            "subject": "x",
+            "toRecipients": [{"emailAddress": {"address": "a@contoso.com"}}],
+            "from": {"emailAddress": {"address": "ceo@contoso.com"}},
+        }
+    }
+    with pytest.raises(SenderNotAllowed) as caught:
+        approve(payload)
+    assert caught.value.errors[0].field == "message.from"
+
+
+def test_no_recipients_is_an_error_without_a_default() -> None:
+    with pytest.raises(InvalidPayload) as caught:
+        approve({"subject": "x"})
+    assert caught.value.errors[0].field == "to"
+
+
+def test_default_to_fills_in_when_no_recipient_is_given() -> None:
+    settings = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com,noc@contoso.com")
+    sent = approve({"subject": "x"}, settings)
+    assert json.loads(sent.body)["message"]["toRecipients"] == [
+        {"emailAddress": {"address": "oncall@contoso.com"}},
+        {"emailAddress": {"address": "noc@contoso.com"}},
+    ]
+    assert [r.email_address.address for r in approve({"cc": "a@contoso.com", "subject": "x"}, settings).request.message.recipients()] == [
+        "a@contoso.com"
+    ]
+
+
+def test_recipients_outside_allowed_domains_refuse_the_whole_message() -> None:
+    settings = settings_from(MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com")
+    with pytest.raises(RecipientNotAllowed) as caught:
+        approve({"to": "a@contoso.com", "bcc": ["x@evil.example", "y@evil.example"], "subject": "x"}, settings)
+    assert caught.value.status == 403
+    assert [e.message for e in caught.value.errors] == [
+        "x@evil.example is not in an allowed domain",
+        "y@evil.example is not in an allowed domain",
+    ]
+
+
+def test_at_most_500_recipients_in_all() -> None:
+    to = [f"user{i}@contoso.com" for i in range(300)]
+    cc = [f"other{i}@contoso.com" for i in range(200)]
+    assert len(approve({"to": to, "cc": cc, "subject": "x"}).request.message.recipients()) == 500
+    with pytest.raises(InvalidPayload) as caught:
+        approve({"to": to, "cc": cc, "bcc": "one-more@contoso.com", "subject": "x"})
+    assert "at most 500" in caught.value.errors[0].message
+
+
+def test_graph_request_must_stay_under_4_mb() -> None:
+    just_fits = "A" * (MAX_GRAPH_REQUEST_BYTES - 4096)
+    sent = approve({"to": "a@contoso.com", "subject": "x", "attachments": [{"name": "a", "contentBase64": just_fits}]})
+    assert len(sent.body) < MAX_GRAPH_REQUEST_BYTES
+    too_big = "A" * MAX_GRAPH_REQUEST_BYTES
+    with pytest.raises(MessageTooLarge) as caught:
+        approve({"to": "a@contoso.com", "subject": "x", "attachments": [{"name": "a", "contentBase64": too_big}]})
+    assert caught.value.status == 413
+    assert "4 MB" in caught.value.detail
+
+
+def test_the_body_sent_is_exactly_the_serialized_request() -> None:
+    sent = approve({"to": "a@contoso.com", "subject": "x", "text": "hello"})
+    assert sent.body == sent.request.to_json_bytes()
+    assert b" " not in sent.body.replace(b"hello", b"")  # compact JSON, nothing wasted toward the 4 MB
