@@ -13,7 +13,7 @@ import function_app
 def bindings() -> dict[str, list[dict[str, Any]]]:
     # get_functions() is not idempotent (a second call raises), so it is called once per module.
     return {
-        function.get_function_name(): json.loads(function.get_function_json())["bindings"]
+        str(function.get_function_name()): json.loads(function.get_function_json())["bindings"]
         for function in function_app.app.get_functions()
     }
 

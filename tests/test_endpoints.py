@@ -1,0 +1,126 @@
+"""The two HTTP functions as the host calls them: function_app's own objects, configuration from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+
+import function_app
+from shared import runtime as runtime_module
+from tests.support import SENDER, mail_request, reference_example, response_json
+
+# The functions exactly as the Functions worker would call them after indexing.
+MAIL = function_app.mail
+HEALTH = function_app.health
+
+_APP_SETTINGS = (
+    "MAIL_TRANSPORT",
+    "MAIL_OUTBOX_DIR",
+    "MAIL_SENDER",
+    "MAIL_ALLOWED_SENDERS",
+    "MAIL_DEFAULT_TO",
+    "MAIL_ALLOWED_RECIPIENT_DOMAINS",
+    "GRAPH_CLOUD",
+    "GRAPH_BASE_URL",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "MAIL_SEND_DEADLINE_S",
+)
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """A clean environment and no process runtime yet, as in a new worker process."""
+    for name in _APP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(runtime_module, "_runtime", None)
+    monkeypatch.setenv("MAIL_OUTBOX_DIR", str(tmp_path / "outbox"))
+    yield monkeypatch
+
+
+def health() -> func.HttpResponse:
+    response: func.HttpResponse = HEALTH(
+        func.HttpRequest(method="GET", url="http://localhost:7071/api/health", body=b"")
+    )
+    return response
+
+
+def test_health_reports_transport_auth_and_cloud_only(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    environment.setenv("GRAPH_CLOUD", "usgov")
+    environment.setenv("MAIL_ALLOWED_SENDERS", "secret-mailbox@contoso.com")
+    response = health()
+    assert response.status_code == 200
+    assert response_json(response) == {
+        "health": "ok",
+        "transport": "outbox",
+        "auth": "managed_identity",
+        "cloud": "usgov",
+    }
+
+
+def test_invalid_configuration_keeps_the_app_up_and_names_the_setting(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_TRANSPORT", "smtp")
+    environment.setenv("AZURE_CLIENT_SECRET", "a-secret-that-must-not-show")
+    response = health()
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    document = response_json(response)
+    assert document["code"] == "configuration_invalid"
+    assert {error["field"] for error in document["errors"]} == {
+        "MAIL_TRANSPORT",
+        "MAIL_SENDER",
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+    }
+    assert b"a-secret-that-must-not-show" not in response.get_body()
+
+    mail = MAIL(mail_request(reference_example(1)))
+    assert mail.status_code == 503
+    assert response_json(mail)["code"] == "configuration_invalid"
+
+
+def test_fixing_the_setting_is_picked_up_by_a_new_worker(environment: pytest.MonkeyPatch) -> None:
+    assert health().status_code == 503
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    assert health().status_code == 200, "a failed configuration is not cached"
+
+
+def test_outbox_through_the_function_object(environment: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    response = MAIL(mail_request(reference_example(1)))
+    assert response.status_code == 202
+    request_id = response_json(response)["requestId"]
+    assert response.headers["X-Request-Id"] == request_id
+    assert len(list((tmp_path / "outbox").glob(f"*-{request_id}.eml"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"{}", "text/plain", 415, "unsupported_media_type"),
+        (b"{not json", "application/json", 400, "invalid_json"),
+        (b'{"to": "x"}', "application/json", 400, "invalid_payload"),
+    ],
+)
+def test_request_errors_are_problem_documents(
+    environment: pytest.MonkeyPatch, body: bytes, content_type: str, status: int, code: str
+) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    response = MAIL(mail_request(body, content_type=content_type))
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    document = response_json(response)
+    assert set(document) >= {"type", "title", "status", "detail", "code", "requestId"}
+    assert document["code"] == code
