@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import msal
+import msal.exceptions
 import requests
 
 from .logs import get_logger
@@ -23,12 +24,27 @@ log = get_logger(__name__)
 # MSAL's own calls (discovery, token, managed identity endpoint) get this timeout; the
 # requests library has none by default and a hung token endpoint must not hang a send.
 TOKEN_HTTP_TIMEOUT_S = 10.0
+# MSAL replays a failed token call from its throttle cache for 5 s (graph-and-auth.md §6(a)).
+TOKEN_RETRY_AFTER_S = 5
+
+
+class TokenRefused(Problem):
+    """The identity provider answered and said no: a configuration problem, not worth a retry."""
+
+    status = 502
+    code = "token_refused"
+    title = "The identity provider refused a token for Microsoft Graph"
 
 
 class TokenUnavailable(Problem):
-    status = 502
+    """The identity provider could not be reached or failed: worth a retry later."""
+
+    status = 503
     code = "token_unavailable"
     title = "No access token for Microsoft Graph"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": str(TOKEN_RETRY_AFTER_S)})
 
 
 class TokenProvider(Protocol):
@@ -74,8 +90,8 @@ class MsalTokenProvider:
                 if refused:
                     self._forget(refused)
                 result = self._acquire(client)
-        except (requests.RequestException, ValueError) as exc:
-            # Transport failures and unreadable answers: log the kind, never the exchange itself.
+        except (requests.RequestException, ValueError, msal.exceptions.MsalError) as exc:
+            # Transport failures, 5xx and unreadable answers: log the kind, never the exchange itself.
             log.warning("token request failed: %s", type(exc).__name__)
             raise TokenUnavailable(
                 f"The {self._settings.auth_mode} token request failed ({type(exc).__name__})."
@@ -86,7 +102,7 @@ class MsalTokenProvider:
             # error_description carries AADSTS codes and trace ids, which help, and no secrets.
             description = result.get("error_description", "") if isinstance(result, dict) else ""
             log.error("token refused by the identity provider: %s %s", error, description)
-            raise TokenUnavailable(
+            raise TokenRefused(
                 f"The identity provider refused the {self._settings.auth_mode} token request ({error}). "
                 "Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the credential.",
                 extra={"identityError": error},
@@ -133,7 +149,7 @@ class MsalTokenProvider:
                 http_client=self._http_client,
                 token_cache=self._cache,
             )
-        except (requests.RequestException, ValueError, KeyError) as exc:
+        except (requests.RequestException, ValueError, KeyError, msal.exceptions.MsalError) as exc:
             log.error("could not reach the token authority: %s", type(exc).__name__)
             raise TokenUnavailable(
                 f"Could not read the authority {settings.authority_host}/{settings.tenant_id} "
@@ -157,7 +173,7 @@ def certificate_credential(path: Path, password: str | None) -> dict[str, Any]:
     pem = path.read_text()
     begin_certificate = pem.find("-----BEGIN CERTIFICATE-----")
     if begin_certificate < 0:
-        raise TokenUnavailable(f"{path} holds no certificate; it needs the private key and the certificate.")
+        raise TokenRefused(f"{path} holds no certificate; it needs the private key and the certificate.")
     end_marker = "-----END CERTIFICATE-----"
     certificate = pem[begin_certificate : pem.index(end_marker, begin_certificate) + len(end_marker)]
     credential: dict[str, Any] = {"private_key": pem, "public_certificate": certificate}

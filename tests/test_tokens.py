@@ -59,13 +59,13 @@ def test_national_cloud_managed_identity_audience(
     assert identity.token_requests[0].query["resource"] == audience
 
 
-def test_managed_identity_failure_is_502_token_unavailable(
+def test_managed_identity_refusal_is_502_token_refused(
     mi_runtime: RuntimeFactory, identity: FakeManagedIdentity, graph: FakeGraph
 ) -> None:
     identity.enqueue(400, json={"statusCode": 400, "message": "No managed identity assigned"})
     response = handle_mail(mail_request(SIMPLE), mi_runtime())
     assert response.status_code == 502
-    assert response_json(response)["code"] == "token_unavailable"
+    assert response_json(response)["code"] == "token_refused"
     assert graph.requests == []
 
 
@@ -94,7 +94,7 @@ def test_wrong_client_secret_is_502_and_names_no_secret(
     response = handle_mail(mail_request(SIMPLE), runtime)
     assert response.status_code == 502
     document = response_json(response)
-    assert (document["code"], document["identityError"]) == ("token_unavailable", "invalid_client")
+    assert (document["code"], document["identityError"]) == ("token_refused", "invalid_client")
     assert b"wrong-secret-value" not in response.get_body()
     assert graph.requests == []
 
@@ -159,10 +159,19 @@ def test_unregistered_certificate_is_refused(graph_runtime: RuntimeFactory, entr
     settings = entra_settings(entra, AZURE_CLIENT_CERTIFICATE_PATH=str(certificate.pem_path))
     response = handle_mail(mail_request(SIMPLE), graph_runtime(**settings))
     assert response.status_code == 502
+    assert response_json(response)["code"] == "token_refused"
+
+
+def test_identity_provider_failure_is_503_with_retry_after(graph_runtime: RuntimeFactory, entra: FakeEntra) -> None:
+    entra.enqueue(500, json={"error": "temporarily_unavailable"})
+    runtime = graph_runtime(**entra_settings(entra, AZURE_CLIENT_SECRET=CLIENT_SECRET))
+    response = handle_mail(mail_request(SIMPLE), runtime)
+    assert response.status_code == 503
     assert response_json(response)["code"] == "token_unavailable"
+    assert response.headers["Retry-After"] == "5"
 
 
-def test_unreachable_authority_is_502(graph_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+def test_unreachable_authority_is_503(graph_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     settings = {
         "AZURE_AUTHORITY_HOST": "https://127.0.0.1:9",
         "AZURE_TENANT_ID": TENANT,
@@ -170,5 +179,5 @@ def test_unreachable_authority_is_502(graph_runtime: RuntimeFactory, graph: Fake
         "AZURE_CLIENT_SECRET": CLIENT_SECRET,
     }
     response = handle_mail(mail_request(SIMPLE), graph_runtime(**settings))
-    assert response.status_code == 502
+    assert response.status_code == 503
     assert "AZURE_AUTHORITY_HOST" in response_json(response)["detail"]
