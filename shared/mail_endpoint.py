@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import azure.functions as func
@@ -26,7 +27,7 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             runtime.transport.send(mail, request_id)
         except Problem as problem:
             log.log(
-                30 if problem.status < 500 else 40,
+                logging.WARNING if problem.status < 500 else logging.ERROR,
                 "answered %d %s: %s", problem.status, problem.code, problem.detail,
             )  # fmt: skip
             return problem_response(problem, request_id)

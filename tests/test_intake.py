@@ -5,7 +5,8 @@ from tests.support import mail_request
 
 
 @pytest.mark.parametrize(
-    "content_type", ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.x+json"]
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.x+json"],
 )
 def test_json_media_types_are_read(content_type: str) -> None:
     assert read_json(mail_request({"a": 1}, content_type=content_type)) == {"a": 1}

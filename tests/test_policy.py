@@ -56,9 +56,10 @@ def test_default_to_fills_in_when_no_recipient_is_given() -> None:
         {"emailAddress": {"address": "oncall@contoso.com"}},
         {"emailAddress": {"address": "noc@contoso.com"}},
     ]
-    assert [r.email_address.address for r in approve({"cc": "a@contoso.com", "subject": "x"}, settings).request.message.recipients()] == [
-        "a@contoso.com"
-    ]
+    assert [
+        r.email_address.address
+        for r in approve({"cc": "a@contoso.com", "subject": "x"}, settings).request.message.recipients()
+    ] == ["a@contoso.com"]
 
 
 def test_recipients_outside_allowed_domains_refuse_the_whole_message() -> None:

@@ -33,7 +33,9 @@ def test_defaults_are_graph_global_managed_identity() -> None:
         ("GLOBAL", "https://graph.microsoft.com", "https://login.microsoftonline.com"),
     ],
 )
-def test_national_clouds_set_graph_root_authority_and_audience(cloud: str, graph_root: str, authority_host: str) -> None:
+def test_national_clouds_set_graph_root_authority_and_audience(
+    cloud: str, graph_root: str, authority_host: str
+) -> None:
     settings = settings_from(GRAPH_CLOUD=cloud)
     assert (settings.graph_base_url, settings.authority_host, settings.token_audience) == (
         graph_root,
@@ -86,7 +88,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_default_recipients_must_be_inside_allowed_domains() -> None:
     problems = problems_of(
-        MAIL_SENDER=SENDER, MAIL_DEFAULT_TO="ops@contoso.com,x@evil.example", MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com"
+        MAIL_SENDER=SENDER,
+        MAIL_DEFAULT_TO="ops@contoso.com,x@evil.example",
+        MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com",
     )
     assert "x@evil.example" in problems["MAIL_DEFAULT_TO"]
 
@@ -119,7 +123,10 @@ def test_multi_tenant_authorities_are_refused() -> None:
 
 def test_certificate_path_must_exist_and_excludes_a_secret(tmp_path: Path) -> None:
     missing = problems_of(
-        MAIL_SENDER=SENDER, AZURE_CLIENT_CERTIFICATE_PATH=str(tmp_path / "nope.pem"), AZURE_CLIENT_ID="a", AZURE_TENANT_ID="t"
+        MAIL_SENDER=SENDER,
+        AZURE_CLIENT_CERTIFICATE_PATH=str(tmp_path / "nope.pem"),
+        AZURE_CLIENT_ID="a",
+        AZURE_TENANT_ID="t",
     )
     assert "no file" in missing["AZURE_CLIENT_CERTIFICATE_PATH"]
     certificate = tmp_path / "cert.pem"
