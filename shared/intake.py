@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import azure.functions as func
@@ -37,19 +38,47 @@ def is_json_media_type(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
 def read_json(req: func.HttpRequest) -> Any:
     content_type = req.headers.get("Content-Type", "")
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType(
             f"Send the body as JSON with 'Content-Type: application/json' (got '{content_type[:100] or 'none'}')."
         )
-    # The length header is checked first so an oversized body is refused without being parsed.
+    return parse_json(read_body(req))
+
+
+def read_body(req: func.HttpRequest) -> bytes:
+    # The length header is checked first so an oversized body is refused without being read.
     declared_length = req.headers.get("Content-Length", "")
     if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body is {int(declared_length):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"The body is {len(body):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
+    return body
+
+
+def parse_hook_body(content_type: str, body: bytes) -> Any:
+    """A webhook body: JSON, or a form whose ``payload`` field holds the JSON (GitHub, Slack tools)."""
+    if is_json_media_type(content_type):
+        return parse_json(body)
+    if content_type.split(";", 1)[0].strip().lower() == FORM_MEDIA_TYPE:
+        try:
+            fields = urllib.parse.parse_qs(body.decode("utf-8"), strict_parsing=False, max_num_fields=100)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidJson(f"The form body cannot be read ({type(exc).__name__}).") from None
+        if "payload" not in fields:
+            raise InvalidJson("A form body must carry the JSON in its 'payload' field.")
+        return parse_json(fields["payload"][0].encode())
+    raise UnsupportedMediaType(
+        f"Send the body as application/json or as a form with a 'payload' field (got '{content_type[:100] or 'none'}')."
+    )
+
+
+def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -15,7 +15,8 @@ from requests.adapters import HTTPAdapter
 
 from .policy import MailPolicy
 from .problems import FieldError, Problem
-from .settings import Settings, SettingsError, TransportKind, load_settings
+from .rendering import Renderer
+from .settings import SettingProblem, Settings, SettingsError, TransportKind, load_settings
 from .tokens import MsalTokenProvider
 from .transports import Transport
 from .transports.graph import GraphTransport
@@ -36,6 +37,7 @@ class Runtime:
     settings: Settings
     policy: MailPolicy
     transport: Transport
+    renderer: Renderer
 
 
 def new_http_session() -> requests.Session:
@@ -53,7 +55,14 @@ def build_runtime(settings: Settings) -> Runtime:
     else:
         session = new_http_session()
         transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
-    return Runtime(settings=settings, policy=MailPolicy(settings), transport=transport)
+    renderer = Renderer(settings.templates_dir)
+    if settings.templates_dir is not None:
+        # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
+        custom = sorted({path.name.split(".")[0] for path in settings.templates_dir.glob("*.j2")})
+        problems = renderer.check(custom)
+        if problems:
+            raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
+    return Runtime(settings=settings, policy=MailPolicy(settings), transport=transport, renderer=renderer)
 
 
 _runtime: Runtime | None = None

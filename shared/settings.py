@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .addresses import address_domain, check_address, is_domain
+from .routes import DEFAULT_ROUTE, Route, parse_routes
 
 
 class TransportKind(enum.StrEnum):
@@ -87,6 +88,12 @@ class Settings:
     client_certificate_path: Path | None
     client_certificate_password: str | None = field(repr=False)
     send_deadline_s: float
+    routes: dict[str, Route]  # always holds DEFAULT_ROUTE
+    templates_dir: Path | None
+    # Caller authentication on /api/hooks beyond the function key; None: not required.
+    hook_bearer_token: str | None = field(repr=False)
+    github_webhook_secret: str | None = field(repr=False)
+    grafana_webhook_secret: str | None = field(repr=False)
 
     @property
     def token_audience(self) -> str:
@@ -230,6 +237,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             read.fail("MAIL_SEND_DEADLINE_S", f"must be a number of seconds in (0, {MAX_SEND_DEADLINE_S:g}]")
             send_deadline_s = DEFAULT_SEND_DEADLINE_S
 
+    routes = _read_routes(read, default_to)
+    templates_setting = read.text("MAIL_TEMPLATES_DIR")
+    templates_dir = Path(templates_setting) if templates_setting else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        read.fail("MAIL_TEMPLATES_DIR", f"no folder at {templates_dir}")
+
     settings = Settings(
         transport=transport,
         outbox_dir=outbox_dir,
@@ -247,10 +260,44 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         client_certificate_path=certificate_path,
         client_certificate_password=certificate_password,
         send_deadline_s=send_deadline_s,
+        routes=routes,
+        templates_dir=templates_dir,
+        hook_bearer_token=read.text("HOOK_BEARER_TOKEN"),
+        github_webhook_secret=read.text("GITHUB_WEBHOOK_SECRET"),
+        grafana_webhook_secret=read.text("GRAFANA_WEBHOOK_SECRET"),
     )
     for address in default_to:
         if not settings.recipient_domain_allowed(address):
             read.fail("MAIL_DEFAULT_TO", f"{address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS")
+    routes_setting = "MAIL_ROUTES_FILE" if read.text("MAIL_ROUTES_FILE") else "MAIL_ROUTES"
+    for name, route in routes.items():
+        for recipient in route.recipients():
+            if not settings.recipient_domain_allowed(recipient.address):
+                read.fail(
+                    routes_setting, f"route '{name}': {recipient.address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS"
+                )
+        if route.from_ is not None and route.from_.lower() not in allowed_senders:
+            read.fail(routes_setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS")
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+def _read_routes(read: _Reader, default_to: tuple[str, ...]) -> dict[str, Route]:
+    inline = read.text("MAIL_ROUTES")
+    file_setting = read.text("MAIL_ROUTES_FILE")
+    routes: dict[str, Route] = {}
+    if inline and file_setting:
+        read.fail("MAIL_ROUTES_FILE", "set either MAIL_ROUTES or MAIL_ROUTES_FILE, not both")
+    elif inline or file_setting:
+        setting = "MAIL_ROUTES" if inline else "MAIL_ROUTES_FILE"
+        try:
+            text = inline if inline else Path(file_setting or "").read_text(encoding="utf-8")
+            routes = parse_routes(text)
+        except OSError as exc:
+            read.fail(setting, f"cannot read {file_setting}: {exc.strerror}")
+        except ValueError as exc:
+            read.fail(setting, str(exc))
+    if DEFAULT_ROUTE not in routes:
+        routes[DEFAULT_ROUTE] = Route.model_validate({"to": list(default_to)})
+    return routes

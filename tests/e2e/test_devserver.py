@@ -5,65 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
+from tests.e2e.devserver import devserver, write_settings
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
 from tests.support import reference_example
-
-ROOT = Path(__file__).resolve().parents[2]
-_START_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def devserver(settings_file: Path, environment: Mapping[str, str]) -> Iterator[str]:
-    """Start the dev server, wait until /api/health answers, yield its base URL, then stop it."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_"))}
-    env.update(environment)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "devserver.py"), "--port", str(port), "--settings", str(settings_file)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while True:
-            try:
-                requests.get(f"{base_url}/api/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"dev server did not start:\n{process.communicate()[0]}") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=10)[0]
-        assert process.returncode == 0, f"dev server did not stop cleanly:\n{output}"
-
-
-def write_settings(path: Path, values: dict[str, str]) -> Path:
-    path.write_text(json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", **values}}))
-    return path
 
 
 def test_first_run_with_the_outbox(tmp_path: Path) -> None:

@@ -1,0 +1,129 @@
+"""POST /api/hooks/{source}: caller check → source adapter → route → template → policy → transport.
+
+After the message is rendered, it takes the same path as /api/mail: the same policy, token and
+transport. Recipients come from the route only; a webhook caller can never choose them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import azure.functions as func
+
+from .caller_auth import verify_caller
+from .graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
+from .intake import parse_hook_body, read_body
+from .logs import get_logger, request_context
+from .mail_request import MailDraft
+from .notification import Notification, Severity, Status
+from .problems import Problem, problem_response
+from .rendering import RenderedMail
+from .routes import DEFAULT_ROUTE, Route
+from .runtime import Runtime, current_runtime
+from .sources import SOURCES, adapter_for
+from .sources.base import HookRequest, Skip
+
+log = get_logger(__name__)
+
+
+class UnknownSource(Problem):
+    status = 404
+    code = "unknown_source"
+    title = "No such webhook source"
+
+
+class UnknownRoute(Problem):
+    status = 404
+    code = "unknown_route"
+    title = "No such route"
+
+
+class RouteWithoutRecipients(Problem):
+    status = 503
+    code = "route_without_recipients"
+    title = "The route has no recipients"
+
+
+def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.HttpResponse:
+    request_id = str(uuid.uuid4())
+    with request_context(request_id):
+        try:
+            source = req.route_params.get("source", "")
+            adapter = adapter_for(source)
+            if adapter is None:
+                raise UnknownSource(f"'{source[:40]}' is not a webhook source; use one of: {', '.join(SOURCES)}.")
+            runtime = runtime or current_runtime()
+            route_name = req.params.get("route") or DEFAULT_ROUTE
+            route = runtime.settings.routes.get(route_name)
+            if route is None:
+                raise UnknownRoute(f"No route named '{route_name[:64]}' in MAIL_ROUTES.")
+            body = read_body(req)
+            verify_caller(source, req.headers, body, runtime.settings)
+            payload = parse_hook_body(req.headers.get("Content-Type", ""), body)
+            outcome = adapter(
+                HookRequest(source=source, payload=payload, headers=req.headers, wanted_events=route.events)
+            )
+            if isinstance(outcome, Notification) and outcome.status is Status.RESOLVED and not route.send_resolved:
+                outcome = Skip(f"route '{route_name}' does not send resolved notifications")
+            if isinstance(outcome, Skip):
+                log.info("%s delivery not mailed: %s", source, outcome.reason)
+                return _json(
+                    {"status": outcome.status, "reason": outcome.reason, "requestId": request_id},
+                    outcome.http_status,
+                    request_id,
+                )
+            draft = _draft(outcome, route, route_name, runtime)
+            mail = runtime.policy.approve(draft)
+            runtime.transport.send(mail, request_id)
+        except Problem as problem:
+            log.log(
+                logging.WARNING if problem.status < 500 else logging.ERROR,
+                "answered %d %s: %s", problem.status, problem.code, problem.detail,
+            )  # fmt: skip
+            return problem_response(problem, request_id)
+        log.info(
+            "accepted %s %s on route %s: %d recipient(s) via %s",
+            source, outcome.status, route_name, len(mail.request.message.recipients()), runtime.transport.name,
+        )  # fmt: skip
+        return _json({"status": "accepted", "requestId": request_id}, 202, request_id)
+
+
+def _draft(notification: Notification, route: Route, route_name: str, runtime: Runtime) -> MailDraft:
+    if not route.recipients() and not runtime.settings.default_to:
+        raise RouteWithoutRecipients(
+            f"Route '{route_name}' names no recipients; set its 'to' in MAIL_ROUTES, or MAIL_DEFAULT_TO."
+        )
+    rendered: RenderedMail = runtime.renderer.render(notification, route)
+    message = Message(
+        subject=rendered.subject,
+        body=ItemBody(content_type=rendered.content_type, content=rendered.body),
+        to_recipients=_recipients(route.to),
+        cc_recipients=_recipients(route.cc),
+        bcc_recipients=_recipients(route.bcc),
+        importance="high"
+        if notification.status is Status.FIRING and notification.severity is Severity.CRITICAL
+        else None,
+        # Mail rules can sort on these without parsing subjects.
+        internet_message_headers=[
+            InternetMessageHeader(name="X-Mailhook-Source", value=notification.source),
+            InternetMessageHeader(name="X-Mailhook-Status", value=notification.status.value),
+        ],
+    )
+    return MailDraft(SendMailRequest(message=message), route.from_, recipients_field=f"route {route_name}")
+
+
+def _recipients(addresses: list[Any]) -> list[Recipient] | None:
+    return [Recipient(email_address=EmailAddress(address=a.address, name=a.name)) for a in addresses] or None
+
+
+def _json(document: dict[str, Any], status: int, request_id: str) -> func.HttpResponse:
+    return func.HttpResponse(
+        body=json.dumps(document),
+        status_code=status,
+        headers={"X-Request-Id": request_id},
+        mimetype="application/json",
+        charset="utf-8",
+    )

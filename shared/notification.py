@@ -1,0 +1,92 @@
+"""The neutral notification model every webhook source is turned into.
+
+A source adapter (``shared/sources/<name>.py``) knows its sender's payload and nothing else; it
+hands back a Notification. Templates, routes and policy know Notifications and no sender.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(enum.StrEnum):
+    FIRING = "firing"  # a problem is happening (an alert fired, a workflow failed)
+    RESOLVED = "resolved"  # the problem is over
+    INFO = "info"  # an event with no problem state (a release was published, a chat message)
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Severity:
+        """Map the many spellings senders use (Sev0..Sev4, P1, crit, warn, ...) to one scale."""
+        if not text:
+            return cls.UNKNOWN
+        key = text.strip().lower()
+        return _SEVERITY_SPELLINGS.get(key, cls.UNKNOWN)
+
+
+_SEVERITY_SPELLINGS = {
+    **dict.fromkeys(["critical", "crit", "fatal", "emergency", "page", "sev0", "p1", "disaster"], Severity.CRITICAL),
+    **dict.fromkeys(["error", "err", "high", "major", "sev1", "p2", "failure", "failed"], Severity.ERROR),
+    **dict.fromkeys(["warning", "warn", "medium", "minor", "sev2", "p3", "average"], Severity.WARNING),
+    **dict.fromkeys(["info", "informational", "information", "low", "none", "sev3", "sev4", "p4", "p5"], Severity.INFO),
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert (or one check, one job) inside a notification."""
+
+    status: Status
+    name: str
+    severity: Severity = Severity.UNKNOWN
+    summary: str | None = None
+    description: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)  # the ones not shown as summary/description
+    values: dict[str, str] = field(default_factory=dict)  # measured values, e.g. Grafana's "B0": "93.2"
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None  # None while still firing
+    links: list[Link] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What one webhook delivery says, independent of who sent it."""
+
+    source: str  # the source name in the URL: "alertmanager", "github", ...
+    status: Status
+    title: str  # the subject without route prefix, e.g. "[FIRING:3] HighMemoryUsage (prod-eu)"
+    severity: Severity = Severity.UNKNOWN
+    summary: str | None = None
+    description: str | None = None
+    facts: list[tuple[str, str]] = field(default_factory=list)  # shown as a table: group labels, essentials
+    alerts: list[Alert] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    truncated_alerts: int = 0  # alerts the sender left out of this delivery
+    event: str | None = None  # the sender's event kind, for route filters (GitHub's X-GitHub-Event)
+    # What makes this delivery the same as an earlier one (group key + status + fingerprints, a
+    # delivery id...), for deduplicating sender retries; None when the payload has no such thing.
+    dedup_key: str | None = None
+
+    @property
+    def firing_count(self) -> int:
+        return sum(1 for alert in self.alerts if alert.status is Status.FIRING)
+
+    @property
+    def resolved_count(self) -> int:
+        return sum(1 for alert in self.alerts if alert.status is Status.RESOLVED)

@@ -1,0 +1,112 @@
+"""Slack-compatible incoming-webhook bodies: ``text``, ``attachments`` and ``blocks``.
+
+Many tools can only speak "Slack webhook"; this adapter reads what such a body says: the first
+line becomes the subject, the rest the body, attachment fields a table, ``<url|label>`` links real
+links. Formatting reference: Slack's "Formatting text for app surfaces" and the legacy
+"Secondary message attachments" pages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from ..notification import Link, Notification, Severity, Status
+from .base import HookRequest, InvalidHookPayload, require_object, text_of
+
+# <https://example.com|label>, <https://example.com>, <!here>, <@U123>, <#C123|general>
+_SLACK_REFERENCE_RE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_COLOUR_SEVERITY = {"danger": Severity.ERROR, "warning": Severity.WARNING, "good": Severity.INFO}
+
+
+def to_notification(request: HookRequest) -> Notification:
+    payload = require_object(request.payload, "a Slack message")
+    links: list[Link] = []
+    paragraphs: list[str] = []
+    facts: list[tuple[str, str]] = []
+    header: str | None = None
+
+    def read(text: Any) -> str | None:
+        plain = _plain(text_of(text), links)
+        return plain or None
+
+    if text := read(payload.get("text")):
+        paragraphs.append(text)
+    for block in _objects(payload.get("blocks")):
+        block_text = block.get("text")
+        if block.get("type") == "header" and isinstance(block_text, dict):
+            header = header or read(block_text.get("text"))
+        elif isinstance(block_text, dict) and (text := read(block_text.get("text"))):
+            paragraphs.append(text)
+        for element in _objects(block.get("fields")) + _objects(block.get("elements")):
+            if text := read(element.get("text")):
+                paragraphs.append(text)
+
+    severity = Severity.UNKNOWN
+    for attachment in _objects(payload.get("attachments")):
+        severity = (
+            severity
+            if severity is not Severity.UNKNOWN
+            else _COLOUR_SEVERITY.get(str(attachment.get("color", "")).lower(), Severity.UNKNOWN)
+        )
+        if text := read(attachment.get("pretext")):
+            paragraphs.append(text)
+        title = read(attachment.get("title"))
+        if title:
+            title_link = text_of(attachment.get("title_link"))
+            if title_link:
+                links.append(Link(title=title, url=title_link))
+            paragraphs.append(title)
+        if text := read(attachment.get("text")):
+            paragraphs.append(text)
+        for field in _objects(attachment.get("fields")):
+            name, value = read(field.get("title")), read(field.get("value"))
+            if name and value:
+                facts.append((name, value))
+        if not title and not attachment.get("text") and (fallback := read(attachment.get("fallback"))):
+            paragraphs.append(fallback)
+        if footer := read(attachment.get("footer")):
+            paragraphs.append(footer)
+
+    first = header or next((p for p in paragraphs if p.strip()), None)
+    if first is None and not facts:
+        raise InvalidHookPayload("The Slack message has no text, blocks or attachments to mail.")
+    subject, _, rest = (first or facts[0][0]).strip().partition("\n")
+    if header is None and paragraphs and paragraphs[0].strip().startswith(subject):
+        paragraphs[0] = rest.strip()
+    return Notification(
+        source=request.source,
+        status=Status.INFO,
+        title=subject.strip(),
+        severity=severity,
+        description="\n\n".join(p for p in paragraphs if p) or None,
+        facts=facts,
+        links=links,
+    )
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _plain(text: str | None, links: list[Link]) -> str:
+    """Slack mrkdwn to plain text; each <url|label> is kept as its label and collected as a link."""
+    if not text:
+        return ""
+
+    def replace(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("http://", "https://", "mailto:")):
+            shown = label or target
+            if target.startswith("http"):
+                links.append(Link(title=html.unescape(shown), url=html.unescape(target)))
+            return shown
+        if target.startswith("!"):
+            return "@" + (label or target[1:])
+        if target.startswith(("@", "#")):
+            return label or target
+        return match.group(0)
+
+    # Slack escapes only &, < and > in message text; undo it after the references are read.
+    return html.unescape(_SLACK_REFERENCE_RE.sub(replace, text)).strip()
