@@ -1,0 +1,295 @@
+// The Flex Consumption plan and the function app: runtime, scale, identity and
+// every app setting the bridge reads. Secrets never appear here: Graph auth is
+// the managed identity, or a Key Vault reference to a client secret.
+
+param name string
+param planName string
+param location string
+param tags object
+
+@description('azd finds the deploy target by this tag; it must match the service name in azure.yaml.')
+param serviceName string = 'api'
+
+@description('Resource ID of the user-assigned identity the app runs as.')
+param identityResourceId string
+
+@description('Client ID of that identity: host storage, App Insights and (managed-identity auth) Graph.')
+param identityClientId string
+
+param storageAccountName string
+param blobEndpoint string
+param queueEndpoint string
+param tableEndpoint string
+
+@description('URL of the blob container Flex Consumption deploys the app package to.')
+param deploymentContainerUrl string
+
+param applicationInsightsConnectionString string
+
+@description('Memory of each instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Always-ready (pre-warmed, billed) instances for HTTP triggers; 0 scales to zero.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyInstanceCount int = 0
+
+// Mail settings: names and meaning are the app's (see README, "Configuration").
+@allowed([
+  'graph'
+  'outbox'
+])
+param mailTransport string = 'graph'
+param mailSender string
+param mailAllowedSenders string = ''
+param mailDefaultTo string = ''
+param mailAllowedRecipientDomains string = ''
+param mailSendDeadlineSeconds int = 25
+
+@allowed([
+  'global'
+  'usgov'
+  'usgovdod'
+  'china'
+])
+param graphCloud string = 'global'
+
+@description('Override of the Graph endpoint; empty keeps the app\'s default for graphCloud.')
+param graphBaseUrl string = ''
+
+@description('Override of the Entra authority host; empty keeps the app\'s default for graphCloud.')
+param azureAuthorityHost string = ''
+
+@description('Tenant the app gets Graph tokens from.')
+param graphTenantId string
+
+@description('Client ID the app gets Graph tokens as: the managed identity, or the app registration with a client secret.')
+param graphClientId string
+
+@description('Version-less Key Vault URI of the client secret; empty for managed-identity auth.')
+param graphClientSecretUri string = ''
+
+// The Python the tests run on (.ci/run); Flex takes the runtime from here, not from app settings.
+var pythonVersion = '3.11'
+
+// AzureWebJobsStorage__accountName, not only the per-service URIs: the host can
+// race and miss __blobServiceUri at start-up (Azure/azure-functions-host#11787,
+// seen as #11782 on Flex). __accountName derives *.core.windows.net endpoints,
+// so the service URIs are added only in clouds with another storage suffix.
+var storageSuffix = environment().suffixes.storage
+var isPublicCloudStorage = storageSuffix == 'core.windows.net'
+
+var hostStorageSettings = concat([
+  {
+    name: 'AzureWebJobsStorage__accountName'
+    value: storageAccountName
+  }
+  {
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identityClientId
+  }
+], isPublicCloudStorage ? [] : [
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: blobEndpoint
+  }
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: queueEndpoint
+  }
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri'
+    value: tableEndpoint
+  }
+])
+
+var monitoringSettings = [
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: applicationInsightsConnectionString
+  }
+  {
+    // Entra auth for telemetry: App Insights has local auth disabled.
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+]
+
+var mailSettings = [
+  {
+    name: 'MAIL_TRANSPORT'
+    value: mailTransport
+  }
+  {
+    // Only read with MAIL_TRANSPORT=outbox; /tmp is the writable path on Flex (lost on recycle).
+    name: 'MAIL_OUTBOX_DIR'
+    value: '/tmp/mailhook-outbox'
+  }
+  {
+    name: 'MAIL_SENDER'
+    value: mailSender
+  }
+  {
+    name: 'MAIL_ALLOWED_SENDERS'
+    value: mailAllowedSenders
+  }
+  {
+    name: 'MAIL_DEFAULT_TO'
+    value: mailDefaultTo
+  }
+  {
+    name: 'MAIL_ALLOWED_RECIPIENT_DOMAINS'
+    value: mailAllowedRecipientDomains
+  }
+  {
+    name: 'MAIL_SEND_DEADLINE_S'
+    value: string(mailSendDeadlineSeconds)
+  }
+  {
+    name: 'GRAPH_CLOUD'
+    value: graphCloud
+  }
+  {
+    name: 'AZURE_TENANT_ID'
+    value: graphTenantId
+  }
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: graphClientId
+  }
+]
+
+// Overrides and the secret are set only when given: an empty value would still
+// count as "set" for the app.
+var graphBaseUrlSetting = empty(graphBaseUrl) ? [] : [
+  {
+    name: 'GRAPH_BASE_URL'
+    value: graphBaseUrl
+  }
+]
+
+var authorityHostSetting = empty(azureAuthorityHost) ? [] : [
+  {
+    name: 'AZURE_AUTHORITY_HOST'
+    value: azureAuthorityHost
+  }
+]
+
+var clientSecretSetting = empty(graphClientSecretUri) ? [] : [
+  {
+    name: 'AZURE_CLIENT_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${graphClientSecretUri})'
+  }
+]
+
+var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting)
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is offered in a subset of regions only and needs ZRS storage; a mail bridge retried by its webhook senders does not need it by default
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_17: webhook senders do not present client certificates; requests are authorised by function keys
+  // checkov:skip=CKV_AZURE_212: numberOfWorkers is a Dedicated-plan setting; Flex Consumption keeps instances warm with alwaysReadyInstanceCount (billed, 0 by default)
+  // checkov:skip=CKV_AZURE_213: App Service health check is for Premium and Dedicated plans with a fixed instance pool; Flex Consumption scales per event down to zero
+  // checkov:skip=CKV_AZURE_222: the app receives webhooks from the internet, so public network access must stay on
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    // Key Vault references resolve with the user-assigned identity, not a system one.
+    keyVaultReferenceIdentity: identityResourceId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: appSettings
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityResourceId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+        alwaysReady: (alwaysReadyInstanceCount > 0) ? [
+          {
+            name: 'http'
+            instanceCount: alwaysReadyInstanceCount
+          }
+        ] : []
+      }
+      runtime: {
+        name: 'python'
+        version: pythonVersion
+      }
+    }
+  }
+}
+
+// No basic-auth (publishing password) deployments: azd and the Functions tools
+// deploy with an Entra token.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

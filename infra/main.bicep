@@ -1,0 +1,233 @@
+// Mailhook on Azure Functions Flex Consumption: `azd up` (or
+// `az deployment sub create`) creates the resource group and everything in it.
+// Graph permission (Mail.Send) is granted afterwards by
+// infra/scripts/grant-mail-send.sh: Bicep cannot grant it.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; it names the resource group and seeds the resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for every resource; it must offer Flex Consumption.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+// ---- What the bridge sends and to whom (app settings of the same names) ----
+
+@description('MAIL_SENDER: mailbox the bridge sends as (user or shared mailbox in Exchange Online).')
+param mailSender string
+
+@description('MAIL_ALLOWED_SENDERS: comma list of other mailboxes routes may send as.')
+param mailAllowedSenders string = ''
+
+@description('MAIL_DEFAULT_TO: comma list of recipients when a request names none.')
+param mailDefaultTo string = ''
+
+@description('MAIL_ALLOWED_RECIPIENT_DOMAINS: comma list of domains mail may go to.')
+param mailAllowedRecipientDomains string = ''
+
+@description('MAIL_TRANSPORT: graph sends mail; outbox only writes files to /tmp (smoke tests).')
+@allowed([
+  'graph'
+  'outbox'
+])
+param mailTransport string = 'graph'
+
+@description('MAIL_SEND_DEADLINE_S: seconds the app may spend sending one message.')
+@minValue(1)
+@maxValue(230)
+param mailSendDeadlineSeconds int = 25
+
+// ---- Microsoft Graph ----
+
+@description('GRAPH_CLOUD: national cloud of the Microsoft 365 tenant.')
+@allowed([
+  'global'
+  'usgov'
+  'usgovdod'
+  'china'
+])
+param graphCloud string = 'global'
+
+@description('GRAPH_BASE_URL override; leave empty.')
+param graphBaseUrl string = ''
+
+@description('AZURE_AUTHORITY_HOST override; leave empty.')
+param azureAuthorityHost string = ''
+
+@description('How the app gets Graph tokens: its managed identity (no secret), or an app registration and client secret kept in Key Vault.')
+@allowed([
+  'managedIdentity'
+  'clientSecret'
+])
+param graphAuth string = 'managedIdentity'
+
+@description('Tenant of the Microsoft 365 mailboxes; empty means the subscription\'s tenant. Managed identities only get tokens in their own tenant.')
+param graphTenantId string = ''
+
+@description('clientSecret only: client (application) ID of the app registration.')
+param graphClientId string = ''
+
+@secure()
+@description('clientSecret only: the app registration\'s client secret. It goes to Key Vault, never to app settings.')
+param graphClientSecret string = ''
+
+// ---- Scale ----
+
+@description('Memory of each instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Always-ready (billed) instances for HTTP triggers; 0 scales to zero and accepts cold starts.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyInstanceCount int = 0
+
+@description('Host storage replication.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+// Flex deploys the app package from this container; the name must stay within 63 characters.
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+var useClientSecret = graphAuth == 'clientSecret'
+var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
+var tenantIdForGraph = empty(graphTenantId) ? tenant().tenantId : graphTenantId
+
+resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: resourceGroup
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: resourceGroup
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    skuName: storageSkuName
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: resourceGroup
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: resourceGroup
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = if (useClientSecret) {
+  name: 'keyvault'
+  scope: resourceGroup
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+    clientSecret: graphClientSecret
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: resourceGroup
+  // The host starts as soon as the app exists: let its storage and telemetry roles come first.
+  dependsOn: [
+    rbac
+    keyVault
+  ]
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReadyInstanceCount: alwaysReadyInstanceCount
+    mailTransport: mailTransport
+    mailSender: mailSender
+    mailAllowedSenders: mailAllowedSenders
+    mailDefaultTo: mailDefaultTo
+    mailAllowedRecipientDomains: mailAllowedRecipientDomains
+    mailSendDeadlineSeconds: mailSendDeadlineSeconds
+    graphCloud: graphCloud
+    graphBaseUrl: graphBaseUrl
+    azureAuthorityHost: azureAuthorityHost
+    graphTenantId: tenantIdForGraph
+    graphClientId: useClientSecret ? graphClientId : identity.outputs.clientId
+    graphClientSecretUri: useClientSecret ? keyVault.outputs.secretUri : ''
+  }
+}
+
+// azd stores these in .azure/<env>/.env; the README and the grant script read them.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = resourceGroup.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output FUNCTION_BASE_URL string = 'https://${api.outputs.defaultHostName}'
+output MANAGED_IDENTITY_NAME string = identity.outputs.name
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output GRAPH_AUTH string = graphAuth
+output GRAPH_CLOUD string = graphCloud
+output KEY_VAULT_NAME string = useClientSecret ? keyVaultName : ''
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString

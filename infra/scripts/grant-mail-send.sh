@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Grant (or revoke) the Microsoft Graph application permission Mail.Send to the
+# function app's managed identity. Bicep cannot do this: it is an app role
+# assignment in Entra ID, which needs a Privileged Role Administrator (or Global
+# Administrator) and the Graph API, not Azure Resource Manager.
+#
+# Mail.Send as an application permission lets the identity send as ANY mailbox in
+# the tenant. Scope it to the bridge's mailbox with Exchange Online RBAC for
+# Applications, then run this script with --revoke (README, "Scope Mail.Send to
+# one mailbox"): Entra and Exchange grants add up, so the tenant-wide grant would
+# otherwise still apply.
+#
+# Idempotent: an existing assignment is reported and left alone.
+# Needs: az (signed in to the right cloud and tenant: `az cloud set`, `az login`).
+set -euo pipefail
+
+# Microsoft Graph's application ID: the same in every tenant and national cloud.
+readonly GRAPH_APP_ID='00000003-0000-0000-c000-000000000000'
+readonly PERMISSION='Mail.Send'
+
+usage() {
+  cat <<'USAGE'
+Usage: grant-mail-send.sh [--principal-id ID] [--cloud global|usgov|usgovdod|china] [--revoke] [--dry-run]
+
+  --principal-id ID  object ID of the service principal to grant (default: the
+                     azd environment's MANAGED_IDENTITY_PRINCIPAL_ID)
+  --cloud NAME       national cloud, as GRAPH_CLOUD (default: the azd
+                     environment's GRAPH_CLOUD, else global)
+  --revoke           remove the tenant-wide grant instead of adding it
+  --dry-run          print what would change, change nothing
+USAGE
+}
+
+azd_value() {
+  # Prints an azd environment value, or nothing when azd or the value is missing.
+  if command -v azd >/dev/null 2>&1; then
+    azd env get-value "$1" 2>/dev/null || true
+  fi
+}
+
+principal_id=''
+cloud=''
+action='grant'
+dry_run=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --principal-id) principal_id="${2:?--principal-id needs a value}"; shift 2 ;;
+    --cloud) cloud="${2:?--cloud needs a value}"; shift 2 ;;
+    --revoke) action='revoke'; shift ;;
+    --dry-run) dry_run=true; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+[ -n "$principal_id" ] || principal_id="$(azd_value MANAGED_IDENTITY_PRINCIPAL_ID)"
+[ -n "$cloud" ] || cloud="$(azd_value GRAPH_CLOUD)"
+[ -n "$cloud" ] || cloud='global'
+
+if [ -z "$principal_id" ]; then
+  echo "No principal: pass --principal-id, or run from the azd project after 'azd provision'." >&2
+  exit 2
+fi
+
+# Graph endpoints per national cloud (learn.microsoft.com/graph/deployments).
+case "$cloud" in
+  global) graph='https://graph.microsoft.com' ;;
+  usgov) graph='https://graph.microsoft.us' ;;
+  usgovdod) graph='https://dod-graph.microsoft.us' ;;
+  china) graph='https://microsoftgraph.chinacloudapi.cn' ;;
+  *) echo "unknown cloud: $cloud (global, usgov, usgovdod or china)" >&2; exit 2 ;;
+esac
+
+command -v az >/dev/null 2>&1 || { echo "az (Azure CLI) is required" >&2; exit 2; }
+
+graph_get() {
+  # $1: path under /v1.0, $2: JMESPath query; prints tab-separated values.
+  az rest --method GET --resource "$graph" --url "$graph/v1.0$1" --query "$2" --output tsv
+}
+
+principal_name="$(graph_get "/servicePrincipals/$principal_id" 'displayName')"
+graph_sp_id="$(graph_get "/servicePrincipals(appId='$GRAPH_APP_ID')" 'id')"
+role_id="$(graph_get "/servicePrincipals(appId='$GRAPH_APP_ID')" \
+  "appRoles[?value=='$PERMISSION' && contains(allowedMemberTypes, 'Application')].id | [0]")"
+if [ -z "$role_id" ]; then
+  echo "Microsoft Graph in $cloud has no application role $PERMISSION" >&2
+  exit 1
+fi
+
+assignment_id="$(graph_get "/servicePrincipals/$principal_id/appRoleAssignments" \
+  "value[?appRoleId=='$role_id' && resourceId=='$graph_sp_id'].id | [0]")"
+
+echo "Principal:  $principal_name ($principal_id)"
+echo "Permission: Microsoft Graph $PERMISSION, application ($role_id), cloud $cloud"
+
+if [ "$action" = 'grant' ]; then
+  if [ -n "$assignment_id" ]; then
+    echo "Already granted (assignment $assignment_id): nothing to do."
+    exit 0
+  fi
+  if $dry_run; then
+    echo "Dry run: would grant $PERMISSION."
+    exit 0
+  fi
+  az rest --method POST --resource "$graph" \
+    --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments" \
+    --headers 'Content-Type=application/json' \
+    --body "{\"principalId\":\"$principal_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
+    --output none
+  echo "Granted $PERMISSION tenant-wide. Managed-identity tokens are cached for up to 24 h: sends may get 403 until the app's token renews."
+  echo "Next: scope it to one mailbox with Exchange Online RBAC for Applications, then run this script with --revoke."
+else
+  if [ -z "$assignment_id" ]; then
+    echo "No tenant-wide grant: nothing to revoke."
+    exit 0
+  fi
+  if $dry_run; then
+    echo "Dry run: would revoke assignment $assignment_id."
+    exit 0
+  fi
+  az rest --method DELETE --resource "$graph" \
+    --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments/$assignment_id" \
+    --output none
+  echo "Revoked the tenant-wide $PERMISSION grant (assignment $assignment_id)."
+  echo "The identity now sends only as the mailboxes its Exchange Online role assignment covers."
+fi
