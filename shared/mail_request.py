@@ -183,11 +183,11 @@ def parse_mail_request(payload: Any) -> MailDraft:
     except ValidationError as exc:
         raise InvalidPayload(
             f"{exc.error_count()} field(s) are invalid; see 'errors'.",
-            errors=[FieldError(_field_path(e["loc"]), _message(e)) for e in exc.errors()],
+            errors=[FieldError(field_path(e["loc"]), _message(e)) for e in exc.errors()],
         ) from None
 
 
-def _field_path(location: tuple[int | str, ...]) -> str:
+def field_path(location: tuple[int | str, ...]) -> str:
     path = ""
     for part in location:
         if isinstance(part, int):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .graph_message import Address, SingleLine
-from .mail_request import AddressList, SimpleAddress
+from .mail_request import AddressList, SimpleAddress, field_path
 
 DEFAULT_ROUTE = "default"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -66,7 +66,7 @@ def parse_routes(text: str) -> dict[str, Route]:
             routes[name] = Route.model_validate(value)
         except ValidationError as exc:
             for error in exc.errors():
-                where = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+                where = field_path(error["loc"])
                 message = str(error["msg"]).removeprefix("Value error, ")
                 if error["type"] == "extra_forbidden":
                     message = "unknown route setting"

@@ -47,3 +47,25 @@ def mail_request(
 
 def response_json(response: func.HttpResponse) -> Any:
     return json.loads(response.get_body())
+
+
+def hook_request(
+    source: str,
+    body: Any,
+    *,
+    route: str | None = None,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> func.HttpRequest:
+    """A real func.HttpRequest for POST /api/hooks/{source}[?route=...]."""
+    raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    params = {"route": route} if route else {}
+    query = f"?route={route}" if route else ""
+    return func.HttpRequest(
+        method="POST",
+        url=f"http://localhost:7071/api/hooks/{source}{query}",
+        headers={"Content-Type": content_type, "Content-Length": str(len(raw)), **(headers or {})},
+        params=params,
+        route_params={"source": source},
+        body=raw,
+    )

@@ -1,0 +1,206 @@
+"""Prometheus Alertmanager's webhook (payload ``"version": "4"``) → Notification.
+
+What Alertmanager POSTs, per its webhook_config docs
+(https://prometheus.io/docs/alerting/latest/configuration/#webhook_config) and the code that builds
+it (notify/webhook/webhook.go: a Message wrapping template.Data from template/template.go):
+
+- ``version`` "4"; ``groupKey``, the group's identity; ``truncatedAlerts``, alerts left out by
+  ``max_alerts``; ``status`` "firing" while any alert of the group fires, else "resolved";
+  ``receiver``; ``groupLabels``, ``commonLabels``, ``commonAnnotations`` (string maps);
+  ``externalURL``, the Alertmanager's own address.
+- ``alerts[]``: ``status``, ``labels``, ``annotations``, ``startsAt``, ``endsAt`` (Go's zero time
+  ``0001-01-01T00:00:00Z`` while still firing), ``generatorURL``, ``fingerprint``.
+
+Grafana's webhook sends the same document with extras per alert, so grafana.py reads it with the
+functions here (read_group, read_alert, notification_from) and adds only what differs. Parsing is
+lenient: unknown fields are ignored and missing ones tolerated; only a body without alerts is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from ..notification import Alert, Link, Notification, Severity, Status
+from ..problems import FieldError
+from .base import HookRequest, InvalidHookPayload, parse_time, require_object, string_map, text_of
+
+ALERTNAME = "alertname"
+# Annotations shown in their own place rather than in the annotations table. "message" is what
+# older kube-prometheus rules used instead of "description".
+SUMMARY, DESCRIPTION, MESSAGE, RUNBOOK_URL = "summary", "description", "message", "runbook_url"
+# Worst first; Severity's members are declared in that order.
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+# template.Data quotes the receiver name with Go's regexp.QuoteMeta (template/template.go), so a
+# receiver "ops.pager" arrives as "ops\\.pager"; every backslash in it was added by that quoting.
+_QUOTED_CHAR_RE = re.compile(r"\\(.)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """The group-level fields Alertmanager and Grafana share, read leniently."""
+
+    status: Status
+    receiver: str | None
+    group_key: str | None
+    group_labels: dict[str, str]
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+    external_url: str | None
+    truncated_alerts: int
+    alerts: list[dict[str, Any]]  # the raw alert objects, for read_alert
+
+
+def to_notification(request: HookRequest) -> Notification:
+    group = read_group(request.payload, "an Alertmanager webhook")
+    external_url = group.external_url
+    alerts = [read_alert(raw, silence_link(external_url, raw) if external_url else None) for raw in group.alerts]
+    links = [Link("Alertmanager", external_url)] if external_url else []
+    return notification_from(group, alerts, source=request.source, links=links)
+
+
+def read_group(payload: Any, what: str) -> AlertGroup:
+    document = require_object(payload, what)
+    raw_alerts = document.get("alerts")
+    alerts = [alert for alert in raw_alerts if isinstance(alert, dict)] if isinstance(raw_alerts, list) else []
+    if not alerts:
+        raise InvalidHookPayload(
+            f"Expected {what}: a JSON object with a non-empty 'alerts' list.",
+            errors=[FieldError("alerts", "expected a non-empty list of alert objects")],
+        )
+    any_firing = any(_status(alert.get("status")) is Status.FIRING for alert in alerts)
+    truncated = document.get("truncatedAlerts")
+    external_url = text_of(document.get("externalURL"))
+    receiver = text_of(document.get("receiver"))
+    return AlertGroup(
+        status=_status(document.get("status"), Status.FIRING if any_firing else Status.RESOLVED),
+        receiver=_QUOTED_CHAR_RE.sub(r"\1", receiver) if receiver else None,
+        group_key=text_of(document.get("groupKey")),
+        group_labels=string_map(document.get("groupLabels")),
+        common_labels=string_map(document.get("commonLabels")),
+        common_annotations=string_map(document.get("commonAnnotations")),
+        external_url=external_url.rstrip("/") if external_url else None,
+        truncated_alerts=truncated if isinstance(truncated, int) and truncated > 0 else 0,
+        alerts=alerts,
+    )
+
+
+def read_alert(raw: dict[str, Any], silence: Link | None = None) -> Alert:
+    """One alert: summary, description and runbook out of the annotations, alertname out of the labels."""
+    labels = string_map(raw.get("labels"))
+    annotations = string_map(raw.get("annotations"))
+    status = _status(raw.get("status"))
+    summary = annotations.pop(SUMMARY, None)
+    description = annotations.pop(DESCRIPTION, None) or annotations.pop(MESSAGE, None)
+    links = [Link("Runbook", url)] if (url := annotations.pop(RUNBOOK_URL, None)) else []
+    if source_url := text_of(raw.get("generatorURL")):
+        links.append(Link("Source", source_url))
+    if silence is not None:
+        links.append(silence)
+    return Alert(
+        status=status,
+        name=labels.pop(ALERTNAME, "") or summary or "Alert",
+        severity=Severity.parse(labels.get("severity")),
+        summary=summary,
+        description=description,
+        labels=labels,
+        annotations=annotations,
+        starts_at=parse_time(raw.get("startsAt")),
+        # A firing alert has no end yet: Alertmanager sends the zero time; other senders may send
+        # the time it would expire without news, which is not an end either.
+        ends_at=parse_time(raw.get("endsAt")) if status is Status.RESOLVED else None,
+        links=links,
+    )
+
+
+def silence_link(external_url: str, raw: dict[str, Any]) -> Link:
+    """Alertmanager's "new silence" form, pre-filled with one matcher per label of the alert.
+
+    The UI reads ``#/silences/new?filter={name="value",...}`` (the form the UI's own "Silence"
+    button opens; Robust Perception, "Pre-populated silence URLs"). Values are quoted as in
+    PromQL matchers, so a quote or backslash in a value cannot end the matcher early.
+    """
+    matchers = ",".join(
+        f'{name}="{_matcher_value(value)}"' for name, value in sorted_pairs(string_map(raw.get("labels")))
+    )
+    return Link("Silence", f"{external_url}/#/silences/new?filter={urllib.parse.quote('{' + matchers + '}', safe='')}")
+
+
+def notification_from(
+    group: AlertGroup, alerts: list[Alert], *, source: str, links: list[Link], summary: str | None = None
+) -> Notification:
+    """The notification for a group whose alerts the caller has read (with read_alert, plus extras)."""
+    common = group.common_annotations
+    firing = [alert for alert in alerts if alert.status is Status.FIRING]
+    facts = sorted_pairs(group.group_labels)
+    if group.receiver:
+        facts.append(("receiver", group.receiver))
+    return Notification(
+        source=source,
+        status=group.status,
+        title=subject(group, len(firing)),
+        # The worst severity that is still burning; a resolved group keeps the worst it had.
+        severity=min((alert.severity for alert in firing or alerts), key=_SEVERITY_RANK.__getitem__),
+        summary=common.get(SUMMARY) or summary,
+        description=common.get(DESCRIPTION) or common.get(MESSAGE),
+        facts=facts,
+        alerts=alerts,
+        links=links,
+        truncated_alerts=group.truncated_alerts,
+        dedup_key=dedup_key(group),
+    )
+
+
+def subject(group: AlertGroup, firing_count: int) -> str:
+    """Alertmanager's default subject (template "__subject" in template/default.tmpl).
+
+    ``[FIRING:<n>] <group label values> (<values of the other common labels>)``, or
+    ``[RESOLVED] ...``; values in label order, alertname first (template.KV.SortedPairs).
+    """
+    status = f"FIRING:{firing_count}" if group.status is Status.FIRING else group.status.value.upper()
+    grouped = " ".join(value for _, value in sorted_pairs(group.group_labels))
+    others = {k: v for k, v in group.common_labels.items() if k not in group.group_labels}
+    # The template prints the parentheses when there are more common than group labels, even if
+    # the group labels are not all common ones; it then shows whatever remains, possibly nothing.
+    extra = (
+        " (" + " ".join(v for _, v in sorted_pairs(others)) + ")"
+        if len(group.common_labels) > len(group.group_labels)
+        else ""
+    )
+    return f"[{status}] {grouped}{extra}".strip()
+
+
+def dedup_key(group: AlertGroup) -> str:
+    """The same for a redelivery of this payload, different when any alert starts, ends or changes.
+
+    Built from what identifies a delivery: the group key and status, and each alert's fingerprint
+    (a hash of its labels; the labels themselves when a sender leaves it out), start and status.
+    """
+    alerts = sorted(
+        [
+            text_of(raw.get("fingerprint")) or json.dumps(string_map(raw.get("labels")), sort_keys=True),
+            text_of(raw.get("startsAt")) or "",
+            _status(raw.get("status")).value,
+        ]
+        for raw in group.alerts
+    )
+    identity = json.dumps([group.group_key, group.status.value, alerts], separators=(",", ":"))
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def sorted_pairs(labels: dict[str, str]) -> list[tuple[str, str]]:
+    """Labels in Alertmanager's display order: alertname first, then by name (template.KV.SortedPairs)."""
+    return sorted(labels.items(), key=lambda pair: (pair[0] != ALERTNAME, pair[0]))
+
+
+def _status(text: Any, default: Status = Status.FIRING) -> Status:
+    value = text.strip().lower() if isinstance(text, str) else ""
+    return Status.RESOLVED if value == "resolved" else Status.FIRING if value == "firing" else default
+
+
+def _matcher_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,80 @@
+from typing import Any
+
+import pytest
+
+from shared.notification import Link, Notification, Severity, Status
+from shared.sources.base import HookRequest, InvalidHookPayload
+from shared.sources.slack import to_notification
+
+
+def adapt(payload: Any) -> Notification:
+    result = to_notification(HookRequest(source="slack", payload=payload, headers={}))
+    assert isinstance(result, Notification)
+    return result
+
+
+def test_first_line_of_text_is_the_subject() -> None:
+    notification = adapt({"text": "Deploy finished\nall 12 services healthy"})
+    assert (notification.title, notification.description, notification.status) == (
+        "Deploy finished",
+        "all 12 services healthy",
+        Status.INFO,
+    )
+
+
+def test_links_mentions_and_escapes_are_read() -> None:
+    notification = adapt({"text": "<!here> build <https://ci.example/1|#1> failed &amp; <@U123> was paged &lt;3"})
+    assert notification.title == "@here build #1 failed & @U123 was paged <3"
+    assert notification.links == [Link("#1", "https://ci.example/1")]
+
+
+def test_attachments_give_fields_colour_and_title_links() -> None:
+    notification = adapt(
+        {
+            "attachments": [
+                {
+                    "color": "danger",
+                    "pretext": "Alert from Zabbix",
+                    "title": "CPU high on web-1",
+                    "title_link": "https://zabbix.example/e/1",
+                    "text": "load 12.3",
+                    "fields": [{"title": "Host", "value": "web-1", "short": True}, {"title": "Empty"}],
+                    "footer": "zabbix",
+                }
+            ]
+        }
+    )
+    assert notification.title == "Alert from Zabbix"
+    assert notification.severity is Severity.ERROR
+    assert notification.facts == [("Host", "web-1")]
+    assert notification.links == [Link("CPU high on web-1", "https://zabbix.example/e/1")]
+    assert notification.description == "CPU high on web-1\n\nload 12.3\n\nzabbix"
+
+
+def test_blocks_header_is_the_subject() -> None:
+    notification = adapt(
+        {
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": "Incident 42 opened"}},
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": "*Service:* checkout"},
+                    "fields": [{"type": "mrkdwn", "text": "*Sev:* 2"}],
+                },
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": "opened by pagerbot"}]},
+                {"type": "divider"},
+            ]
+        }
+    )
+    assert notification.title == "Incident 42 opened"
+    assert notification.description == "*Service:* checkout\n\n*Sev:* 2\n\nopened by pagerbot"
+
+
+def test_fallback_is_used_when_an_attachment_has_nothing_else() -> None:
+    assert adapt({"attachments": [{"fallback": "Disk full on db-2"}]}).title == "Disk full on db-2"
+
+
+@pytest.mark.parametrize("payload", [{}, {"text": "  "}, {"blocks": "x", "attachments": [1]}, ["text"]])
+def test_nothing_to_mail_is_invalid(payload: Any) -> None:
+    with pytest.raises(InvalidHookPayload):
+        to_notification(HookRequest(source="slack", payload=payload, headers={}))

@@ -1,0 +1,104 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.routes import DEFAULT_ROUTE, Route, parse_routes
+from shared.settings import SettingsError, load_settings
+from tests.support import SENDER, settings_from
+
+
+def problems_of(**values: str) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"MAIL_SENDER": SENDER, **values})
+    return [f"{p.setting}: {p.message}" for p in caught.value.problems]
+
+
+def test_a_route_takes_every_documented_field() -> None:
+    routes = parse_routes(
+        json.dumps(
+            {
+                "db": {
+                    "to": "dba@contoso.com",
+                    "cc": ["lead@contoso.com", {"address": "ops@contoso.com", "name": "Ops"}],
+                    "bcc": [],
+                    "from": "alerts@contoso.com",
+                    "subjectPrefix": "[DB]",
+                    "sendResolved": False,
+                    "format": "text",
+                    "template": "db-alerts",
+                    "events": ["workflow_run", "release"],
+                }
+            }
+        )
+    )
+    route = routes["db"]
+    assert [a.address for a in route.recipients()] == ["dba@contoso.com", "lead@contoso.com", "ops@contoso.com"]
+    assert (route.from_, route.subject_prefix, route.send_resolved, route.format, route.template) == (
+        "alerts@contoso.com",
+        "[DB]",
+        False,
+        "text",
+        "db-alerts",
+    )
+    assert route.events == ["workflow_run", "release"]
+
+
+def test_route_defaults() -> None:
+    route = Route()
+    assert (route.send_resolved, route.format, route.template, route.events) == (True, "html", None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message_part"),
+    [
+        ("{", "not valid JSON"),
+        ("[]", "JSON object"),
+        ('{"a b": {}}', "route name 'a b'"),
+        ('{"x": {"to": "not-an-address"}}', "route 'x'.to[0].address"),
+        ('{"x": {"too": "a@contoso.com"}}', "route 'x'.too: unknown route setting"),
+        ('{"x": {"format": "pdf"}}', "route 'x'.format"),
+        ('{"x": {"template": "../etc/passwd"}}', "route 'x'.template"),
+        ('{"x": {"subjectPrefix": "a\\nb"}}', "single line"),
+    ],
+)
+def test_route_errors_name_route_and_field(text: str, message_part: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_routes(text)
+    assert message_part in str(caught.value)
+
+
+def test_default_route_is_mail_default_to_unless_configured() -> None:
+    settings = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com")
+    assert [a.address for a in settings.routes[DEFAULT_ROUTE].to] == ["oncall@contoso.com"]
+    configured = settings_from(MAIL_ROUTES=json.dumps({"default": {"to": "noc@contoso.com"}}))
+    assert [a.address for a in configured.routes[DEFAULT_ROUTE].to] == ["noc@contoso.com"]
+
+
+def test_routes_from_a_file(tmp_path: Path) -> None:
+    routes_file = tmp_path / "routes.json"
+    routes_file.write_text(json.dumps({"team": {"to": "team@contoso.com"}}))
+    assert "team" in settings_from(MAIL_ROUTES_FILE=str(routes_file)).routes
+    assert any("cannot read" in p for p in problems_of(MAIL_ROUTES_FILE=str(tmp_path / "missing.json")))
+    both = problems_of(MAIL_ROUTES_FILE=str(routes_file), MAIL_ROUTES="{}")
+    assert any("not both" in p for p in both)
+
+
+def test_route_recipients_obey_allowed_domains_and_from_obeys_allowed_senders() -> None:
+    problems = problems_of(
+        MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com",
+        MAIL_ROUTES=json.dumps(
+            {
+                "x": {"to": "a@contoso.com", "bcc": "spy@evil.example"},
+                "y": {"to": "b@contoso.com", "from": "ceo@contoso.com"},
+            }
+        ),
+    )
+    assert problems == [
+        "MAIL_ROUTES: route 'x': spy@evil.example is outside MAIL_ALLOWED_RECIPIENT_DOMAINS",
+        "MAIL_ROUTES: route 'y': from ceo@contoso.com is not in MAIL_ALLOWED_SENDERS",
+    ]
+
+
+def test_invalid_routes_are_a_setting_problem() -> None:
+    assert any(p.startswith("MAIL_ROUTES: not valid JSON") for p in problems_of(MAIL_ROUTES="{nope"))
