@@ -56,12 +56,13 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             if adapter is None:
                 raise UnknownSource(f"'{source[:40]}' is not a webhook source; use one of: {', '.join(SOURCES)}.")
             runtime = runtime or current_runtime()
+            body = read_body(req)
+            # Before the route lookup, so a caller without credentials cannot probe route names.
+            verify_caller(source, req.headers, body, runtime.settings)
             route_name = req.params.get("route") or DEFAULT_ROUTE
             route = runtime.settings.routes.get(route_name)
             if route is None:
                 raise UnknownRoute(f"No route named '{route_name[:64]}' in MAIL_ROUTES.")
-            body = read_body(req)
-            verify_caller(source, req.headers, body, runtime.settings)
             payload = parse_hook_body(req.headers.get("Content-Type", ""), body)
             outcome = adapter(
                 HookRequest(source=source, payload=payload, headers=req.headers, wanted_events=route.events)

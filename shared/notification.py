@@ -90,3 +90,21 @@ class Notification:
     @property
     def resolved_count(self) -> int:
         return sum(1 for alert in self.alerts if alert.status is Status.RESOLVED)
+
+
+def duration_text(start: object, end: object = None) -> str:
+    """How long from start to end (or to now), as a person says it: '2 d 3 h', '4 min 12 s'."""
+    if not isinstance(start, dt.datetime):
+        return ""
+    finish = end if isinstance(end, dt.datetime) else dt.datetime.now(dt.UTC)
+    seconds = max(0, int((finish - start).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    return f"{seconds} s"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .notification import Notification, Severity, Status
+from .notification import Notification, Severity, Status, duration_text
 from .routes import Route
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["when"] = format_time
-    environment.filters["duration"] = format_duration
+    environment.filters["duration"] = duration_text
     environment.filters["safe_url"] = safe_url
     environment.globals["Status"] = Status
     environment.globals["Severity"] = Severity
@@ -125,24 +125,6 @@ def format_time(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         return ""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def format_duration(start: Any, end: Any = None) -> str:
-    """How long from start to end (or to now): '3 h 12 min', '45 s'."""
-    if not isinstance(start, dt.datetime):
-        return ""
-    finish = end if isinstance(end, dt.datetime) else dt.datetime.now(dt.UTC)
-    seconds = max(0, int((finish - start).total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{seconds} s"
 
 
 def safe_url(value: Any) -> str:

@@ -1,7 +1,7 @@
 import datetime as dt
 
-from shared.notification import Alert, Link, Notification, Severity, Status
-from shared.rendering import MAX_SUBJECT_CHARS, Renderer, format_duration, one_line, safe_url
+from shared.notification import Alert, Link, Notification, Severity, Status, duration_text
+from shared.rendering import MAX_SUBJECT_CHARS, Renderer, one_line, safe_url
 from shared.routes import Route
 
 NOW = dt.datetime.now(dt.UTC)
@@ -75,6 +75,6 @@ def test_helpers() -> None:
     assert safe_url(" https://x.example ") == "https://x.example"
     assert safe_url("data:text/html,hi") == ""
     assert safe_url(None) == ""
-    assert format_duration(NOW - dt.timedelta(days=2, hours=3), NOW) == "2 d 3 h"
-    assert format_duration(NOW - dt.timedelta(seconds=42), NOW) == "42 s"
-    assert format_duration(None) == ""
+    assert duration_text(NOW - dt.timedelta(days=2, hours=3), NOW) == "2 d 3 h"
+    assert duration_text(NOW - dt.timedelta(seconds=42), NOW) == "42 s"
+    assert duration_text(None) == ""

@@ -28,7 +28,12 @@ def free_port() -> int:
 def devserver(settings_file: Path, environment: Mapping[str, str]) -> Iterator[str]:
     """Start the dev server, wait until /api/health answers, yield its base URL, then stop it."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_"))}
+    # Nothing of the developer's own configuration leaks into the server under test.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_"))
+    }
     env.update(environment)
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "devserver.py"), "--port", str(port), "--settings", str(settings_file)],

@@ -1,0 +1,312 @@
+"""Caller authentication on /api/hooks: GitHub's X-Hub-Signature-256 and the HOOK_BEARER_TOKEN.
+
+A refused caller gets 401 and nothing reaches Graph. GitHub's side of the contract comes from
+GitHub Docs, "Validating webhook deliveries"
+(https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries), including the
+test vector below. Grafana's signature is tested with the Grafana source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shared.caller_auth import SignatureInvalid, verify_github_signature
+from shared.hook_endpoint import handle_hook
+from shared.sources import SOURCES
+from tests.conftest import RuntimeFactory
+from tests.fakes.graph import FakeGraph
+from tests.support import DATA, hook_request, response_json
+
+# "Testing the webhook payload validation", GitHub Docs, Validating webhook deliveries.
+TEST_VECTOR_SECRET = "It's a Secret to Everybody"
+TEST_VECTOR_PAYLOAD = b"Hello, World!"
+TEST_VECTOR_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+SECRET = "6f1b0d2c-a-webhook-secret-with-entropy"
+TOKEN = "hook-token-4Kq9vXw2Lr7T"
+WORKFLOW_FAILURE = (DATA / "github" / "workflow_run.completed.failure.json").read_bytes()
+FAILURE_SUBJECT = "[failure] CI on main — contoso/webshop"
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def github_headers(event: str = "workflow_run", **extra: str) -> dict[str, str]:
+    return {"X-GitHub-Event": event, "X-GitHub-Delivery": "0b9e2b40-1f6c-11ef-8a7e-3c2a1e0f4d55", **extra}
+
+
+# --- GitHub's published test vector ------------------------------------------------------------
+
+
+def test_github_test_vector_is_accepted() -> None:
+    verify_github_signature(TEST_VECTOR_SIGNATURE, TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET)  # does not raise
+
+
+@pytest.mark.parametrize(
+    ("signature", "payload", "secret"),
+    [
+        (None, TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        ("", TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        (TEST_VECTOR_SIGNATURE, b"Hello, World?", TEST_VECTOR_SECRET),
+        (TEST_VECTOR_SIGNATURE, TEST_VECTOR_PAYLOAD + b"\n", TEST_VECTOR_SECRET),
+        (TEST_VECTOR_SIGNATURE, TEST_VECTOR_PAYLOAD, "It's a secret to everybody"),
+        (TEST_VECTOR_SIGNATURE.removeprefix("sha256="), TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        (TEST_VECTOR_SIGNATURE[:-1] + "8", TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        (TEST_VECTOR_SIGNATURE[:-2], TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        ("sha1=" + TEST_VECTOR_SIGNATURE.removeprefix("sha256="), TEST_VECTOR_PAYLOAD, TEST_VECTOR_SECRET),
+        (
+            "sha1=" + hmac.new(TEST_VECTOR_SECRET.encode(), TEST_VECTOR_PAYLOAD, hashlib.sha1).hexdigest(),
+            TEST_VECTOR_PAYLOAD,
+            TEST_VECTOR_SECRET,
+        ),
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "other-payload",
+        "payload-with-newline",
+        "other-secret",
+        "without-sha256-prefix",
+        "last-digit-changed",
+        "truncated",
+        "sha1-prefix",
+        "real-sha1-signature",
+    ],
+)
+def test_github_test_vector_variants_are_refused(signature: str | None, payload: bytes, secret: str) -> None:
+    with pytest.raises(SignatureInvalid):
+        verify_github_signature(signature, payload, secret)
+
+
+def test_the_signature_covers_the_raw_utf8_body() -> None:
+    body = json.dumps({"message": "Grüße, 世界"}, ensure_ascii=False).encode()
+    verify_github_signature(sign(body), body, SECRET)
+    with pytest.raises(SignatureInvalid):
+        verify_github_signature(sign(json.dumps({"message": "Grüße, 世界"}).encode()), body, SECRET)
+
+
+# --- GitHub signatures through POST /api/hooks/github ------------------------------------------
+
+
+@pytest.fixture
+def signed_runtime(mi_runtime: RuntimeFactory) -> Callable[..., Any]:
+    def factory(**settings: str) -> Any:
+        return mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", GITHUB_WEBHOOK_SECRET=SECRET, **settings)
+
+    return factory
+
+
+def test_a_correctly_signed_delivery_is_mailed(signed_runtime: Callable[..., Any], graph: FakeGraph) -> None:
+    request = hook_request(
+        "github", WORKFLOW_FAILURE, headers=github_headers(**{"X-Hub-Signature-256": sign(WORKFLOW_FAILURE)})
+    )
+    response = handle_hook(request, signed_runtime())
+    assert response.status_code == 202, response.get_body()
+    assert [sent.json["message"]["subject"] for sent in graph.sent] == [FAILURE_SUBJECT]
+
+
+def test_a_signed_form_body_is_checked_as_sent(signed_runtime: Callable[..., Any], graph: FakeGraph) -> None:
+    """GitHub signs the raw form body (payload=...), not the JSON inside it."""
+    form = urllib.parse.urlencode({"payload": WORKFLOW_FAILURE.decode()}).encode()
+    content_type = "application/x-www-form-urlencoded"
+    runtime = signed_runtime()
+    good = hook_request(
+        "github", form, content_type=content_type, headers=github_headers(**{"x-hub-signature-256": sign(form)})
+    )
+    assert handle_hook(good, runtime).status_code == 202
+    of_the_json = hook_request(
+        "github",
+        form,
+        content_type=content_type,
+        headers=github_headers(**{"X-Hub-Signature-256": sign(WORKFLOW_FAILURE)}),
+    )
+    assert handle_hook(of_the_json, runtime).status_code == 401
+    assert len(graph.sent) == 1
+
+
+FORGED_SIGNATURES: dict[str, dict[str, str]] = {
+    "missing": {},
+    "empty": {"X-Hub-Signature-256": ""},
+    "wrong": {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    "of-a-different-body": {"X-Hub-Signature-256": sign(WORKFLOW_FAILURE.replace(b"failure", b"success"))},
+    "with-another-secret": {"X-Hub-Signature-256": sign(WORKFLOW_FAILURE, "not-the-secret")},
+    "sha1-prefix-only": {"X-Hub-Signature-256": "sha1=" + sign(WORKFLOW_FAILURE).removeprefix("sha256=")},
+    "legacy-sha1-header-only": {
+        "X-Hub-Signature": "sha1=" + hmac.new(SECRET.encode(), WORKFLOW_FAILURE, hashlib.sha1).hexdigest()
+    },
+    "bare-hex": {"X-Hub-Signature-256": sign(WORKFLOW_FAILURE).removeprefix("sha256=")},
+}
+
+
+@pytest.mark.parametrize("headers", FORGED_SIGNATURES.values(), ids=FORGED_SIGNATURES.keys())
+def test_a_forged_delivery_gets_401_and_sends_nothing(
+    headers: dict[str, str], signed_runtime: Callable[..., Any], graph: FakeGraph
+) -> None:
+    response = handle_hook(
+        hook_request("github", WORKFLOW_FAILURE, headers=github_headers(**headers)), signed_runtime()
+    )
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response_json(response)["code"] == "signature_invalid"
+    assert "X-Hub-Signature-256" in response_json(response)["detail"]
+    assert graph.requests == []
+
+
+def test_the_signature_is_checked_before_the_body_is_read(signed_runtime: Callable[..., Any], graph: FakeGraph) -> None:
+    """An unsigned caller learns nothing from parse errors, and a forged ping gets no pong."""
+    runtime = signed_runtime()
+    for body, event in ((b"{not json", "workflow_run"), (b"{}", "ping")):
+        response = handle_hook(hook_request("github", body, headers=github_headers(event)), runtime)
+        assert (response.status_code, response_json(response)["code"]) == (401, "signature_invalid")
+    signed_ping = hook_request("github", b"{}", headers=github_headers("ping", **{"X-Hub-Signature-256": sign(b"{}")}))
+    assert handle_hook(signed_ping, runtime).status_code == 200
+    assert graph.requests == []
+
+
+def test_the_github_secret_applies_to_github_only(signed_runtime: Callable[..., Any], graph: FakeGraph) -> None:
+    response = handle_hook(hook_request("slack", {"text": "Backup failed"}), signed_runtime())
+    assert response.status_code == 202
+    assert len(graph.sent) == 1
+
+
+def test_without_a_secret_no_signature_is_needed(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    request = hook_request("github", WORKFLOW_FAILURE, headers=github_headers())
+    assert handle_hook(request, mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")).status_code == 202
+    assert len(graph.sent) == 1
+
+
+# --- HOOK_BEARER_TOKEN, on every source ---------------------------------------------------------
+
+
+def require_adapter(source: str) -> None:
+    """The adapter is resolved before the caller is checked, so a source must exist to be tested."""
+    pytest.importorskip(f"shared.sources.{source.replace('-', '_')}", reason=f"no {source} adapter yet")
+
+
+REFUSED_ON_EVERY_SOURCE: dict[str, dict[str, str]] = {
+    "missing": {},
+    "basic-scheme": {"Authorization": "Basic aG9vazpob29rLXRva2VuLTRLcTl2WHcyTHI3VA=="},
+    "wrong-token": {"Authorization": "Bearer hook-token-4Kq9vXw2Lr7t"},
+}
+# The check does not depend on the source; these are tried on one.
+REFUSED_ON_ONE_SOURCE: dict[str, dict[str, str]] = {
+    "empty": {"Authorization": ""},
+    "token-scheme": {"Authorization": f"token {TOKEN}"},
+    "no-scheme": {"Authorization": TOKEN},
+    "bearer-without-token": {"Authorization": "Bearer"},
+    "prefix-of-token": {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    "token-and-more": {"Authorization": f"Bearer {TOKEN}x"},
+    "non-ascii-token": {"Authorization": "Bearer höök-tökén"},
+}
+REFUSED_CASES = [
+    *(
+        pytest.param(source, headers, id=f"{source}-{name}")
+        for source in SOURCES
+        for name, headers in REFUSED_ON_EVERY_SOURCE.items()
+    ),
+    *(pytest.param("github", headers, id=f"github-{name}") for name, headers in REFUSED_ON_ONE_SOURCE.items()),
+]
+
+
+@pytest.mark.parametrize(("source", "headers"), REFUSED_CASES)
+def test_a_bearer_token_is_required_on_every_source(
+    source: str, headers: dict[str, str], mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    require_adapter(source)
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
+    response = handle_hook(hook_request(source, WORKFLOW_FAILURE, headers={**github_headers(), **headers}), runtime)
+    assert response.status_code == 401
+    assert response_json(response)["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailhook"'
+    assert TOKEN not in response.get_body().decode()
+    assert graph.requests == []
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_the_right_bearer_token_passes_on_every_source(
+    source: str, mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    """Past the caller check, the payload is the adapter's business: whatever it says, not 401."""
+    require_adapter(source)
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
+    headers = github_headers("push", Authorization=f"Bearer {TOKEN}")
+    response = handle_hook(hook_request(source, {}, headers=headers), runtime)
+    assert response.status_code != 401, response.get_body()
+
+
+@pytest.mark.parametrize(
+    "authorization", [f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER  {TOKEN} "], ids=["Bearer", "bearer", "BEARER"]
+)
+@pytest.mark.parametrize(
+    ("source", "body", "subject"),
+    [("github", WORKFLOW_FAILURE, FAILURE_SUBJECT), ("slack", b'{"text": "Backup failed"}', "Backup failed")],
+    ids=["github", "slack"],
+)
+def test_the_right_bearer_token_gets_the_mail_sent(
+    source: str, body: bytes, subject: str, authorization: str, mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
+    response = handle_hook(hook_request(source, body, headers=github_headers(Authorization=authorization)), runtime)
+    assert response.status_code == 202, response.get_body()
+    assert [sent.json["message"]["subject"] for sent in graph.sent] == [subject]
+
+
+def test_bearer_token_and_github_signature_are_both_required(
+    signed_runtime: Callable[..., Any], graph: FakeGraph
+) -> None:
+    runtime = signed_runtime(HOOK_BEARER_TOKEN=TOKEN)
+    good_token = {"Authorization": f"Bearer {TOKEN}"}
+    good_signature = {"X-Hub-Signature-256": sign(WORKFLOW_FAILURE)}
+    cases = [
+        ({**good_token}, 401, "signature_invalid"),
+        ({**good_signature}, 401, "unauthorized"),
+        ({**good_signature, "Authorization": "Bearer wrong"}, 401, "unauthorized"),
+    ]
+    for extra, status, code in cases:
+        response = handle_hook(hook_request("github", WORKFLOW_FAILURE, headers=github_headers(**extra)), runtime)
+        assert (response.status_code, response_json(response)["code"]) == (status, code)
+    assert graph.requests == []
+    both = hook_request("github", WORKFLOW_FAILURE, headers=github_headers(**good_token, **good_signature))
+    assert handle_hook(both, runtime).status_code == 202
+    assert len(graph.sent) == 1
+
+
+def test_secrets_are_compared_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch, signed_runtime: Callable[..., Any], graph: FakeGraph
+) -> None:
+    """Timing cannot be measured reliably in a test; what can be seen is every check going through
+    hmac.compare_digest, whose running time does not depend on where the inputs differ."""
+    compared: list[tuple[bytes, bytes]] = []
+    real_compare_digest = hmac.compare_digest
+
+    def spy(given: bytes, expected: bytes) -> bool:
+        compared.append((given, expected))
+        return real_compare_digest(given, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module caller_auth calls through
+    runtime = signed_runtime(HOOK_BEARER_TOKEN=TOKEN)
+    headers = github_headers(Authorization="Bearer wrong-token", **{"X-Hub-Signature-256": sign(b"other")})
+    assert handle_hook(hook_request("github", WORKFLOW_FAILURE, headers=headers), runtime).status_code == 401
+    assert compared == [(b"wrong-token", TOKEN.encode())]
+    headers["Authorization"] = f"Bearer {TOKEN}"
+    assert handle_hook(hook_request("github", WORKFLOW_FAILURE, headers=headers), runtime).status_code == 401
+    assert compared[1:] == [
+        (TOKEN.encode(), TOKEN.encode()),
+        (sign(b"other").encode(), sign(WORKFLOW_FAILURE).encode()),
+    ]
+
+
+def test_an_unauthenticated_caller_cannot_probe_route_names(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    """Route names ("payments", "db") say something about the organisation; a caller without the
+    token should get the same 401 for a route that exists and one that does not."""
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
+    response = handle_hook(hook_request("github", b"{}", route="no-such-route", headers=github_headers()), runtime)
+    assert response.status_code == 401
