@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from .problems import Problem
 from .settings import Settings
 
-# Grafana signs "<timestamp>:<body>" when it sends a timestamp; older deliveries are refused so a
+# Grafana signs "<timestamp>:<body>" when its contact point names a timestamp header (it has no
+# default name: GRAFANA_WEBHOOK_TIMESTAMP_HEADER says which); older deliveries are refused so a
 # captured request cannot be replayed later.
 GRAFANA_MAX_SKEW_S = 300
 
@@ -42,9 +43,15 @@ def verify_caller(source: str, headers: Mapping[str, str], body: bytes, settings
     if source == "github" and settings.github_webhook_secret is not None:
         verify_github_signature(headers.get("X-Hub-Signature-256"), body, settings.github_webhook_secret)
     if source == "grafana" and settings.grafana_webhook_secret is not None:
+        timestamp = None
+        if settings.grafana_timestamp_header is not None:
+            timestamp = headers.get(settings.grafana_timestamp_header)
+            if not timestamp:
+                raise SignatureInvalid(f"The {settings.grafana_timestamp_header} header is required.")
         verify_grafana_signature(
-            headers.get("X-Grafana-Alerting-Signature"),
-            headers.get("X-Grafana-Alerting-Signature-Timestamp"),
+            # The documented name, or the one Grafana's first HMAC release used.
+            headers.get("X-Grafana-Alerting-Signature") or headers.get("X-Grafana-Alert-Signature"),
+            timestamp,
             body,
             settings.grafana_webhook_secret,
             now_s=time.time(),
@@ -63,12 +70,12 @@ def verify_grafana_signature(
 ) -> None:
     """Grafana's X-Grafana-Alerting-Signature: hex HMAC-SHA256 of the body, or of "<ts>:<body>"."""
     signed = body
-    if timestamp:
-        if not timestamp.strip().isdigit() or abs(now_s - int(timestamp)) > GRAFANA_MAX_SKEW_S:
-            raise SignatureInvalid(
-                f"X-Grafana-Alerting-Signature-Timestamp is not within {GRAFANA_MAX_SKEW_S} s of now."
-            )
-        signed = timestamp.strip().encode() + b":" + body
+    if timestamp is not None:
+        seconds = timestamp.strip()
+        # isascii too: "1²".isdigit() is True, and int() would raise on it.
+        if not (seconds.isascii() and seconds.isdigit()) or abs(now_s - int(seconds)) > GRAFANA_MAX_SKEW_S:
+            raise SignatureInvalid(f"The signature timestamp is not within {GRAFANA_MAX_SKEW_S} s of now.")
+        signed = seconds.encode() + b":" + body
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     if not signature or not _equal(signature.strip().lower(), expected):
         raise SignatureInvalid("X-Grafana-Alerting-Signature is missing or does not match GRAFANA_WEBHOOK_SECRET.")

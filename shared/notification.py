@@ -92,6 +92,13 @@ class Notification:
         return sum(1 for alert in self.alerts if alert.status is Status.RESOLVED)
 
 
+def time_text(moment: object) -> str:
+    """A moment as every mail shows it: '2026-11-25 19:13:05 UTC'; '' for anything else."""
+    if not isinstance(moment, dt.datetime):
+        return ""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def duration_text(start: object, end: object = None) -> str:
     """How long from start to end (or to now), as a person says it: '2 d 3 h', '4 min 12 s'."""
     if not isinstance(start, dt.datetime):

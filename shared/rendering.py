@@ -10,14 +10,13 @@ Jinja2 is imported on the first render, not at start, to keep it off the cold-st
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .notification import Notification, Severity, Status, duration_text
+from .notification import Notification, Severity, Status, duration_text, time_text
 from .routes import Route
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["when"] = format_time
+    environment.filters["when"] = time_text
     environment.filters["duration"] = duration_text
     environment.filters["safe_url"] = safe_url
     environment.globals["Status"] = Status
@@ -119,12 +118,6 @@ def one_line(text: str) -> str:
     if len(line) > MAX_SUBJECT_CHARS:
         line = line[: MAX_SUBJECT_CHARS - 1].rstrip() + "…"
     return line
-
-
-def format_time(value: Any) -> str:
-    if not isinstance(value, dt.datetime):
-        return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def safe_url(value: Any) -> str:

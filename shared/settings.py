@@ -94,6 +94,7 @@ class Settings:
     hook_bearer_token: str | None = field(repr=False)
     github_webhook_secret: str | None = field(repr=False)
     grafana_webhook_secret: str | None = field(repr=False)
+    grafana_timestamp_header: str | None  # the header Grafana's contact point puts its timestamp in
 
     @property
     def token_audience(self) -> str:
@@ -265,6 +266,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         hook_bearer_token=read.text("HOOK_BEARER_TOKEN"),
         github_webhook_secret=read.text("GITHUB_WEBHOOK_SECRET"),
         grafana_webhook_secret=read.text("GRAFANA_WEBHOOK_SECRET"),
+        grafana_timestamp_header=read.text("GRAFANA_WEBHOOK_TIMESTAMP_HEADER"),
     )
     for address in default_to:
         if not settings.recipient_domain_allowed(address):

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..notification import Link, Notification, Severity, Status, duration_text
+from ..notification import Link, Notification, Severity, Status, duration_text, time_text
 from ..problems import FieldError
 from .base import HookRequest, InvalidHookPayload, Skip, parse_time, require_object, text_of
 
@@ -444,7 +444,7 @@ def _release(delivery: _Delivery, _outcome: str | None) -> Notification:
             ("Name", name if name != tag else None),
             ("Target", text_of(release.get("target_commitish"))),
             ("Author", author),
-            ("Published", published.strftime("%Y-%m-%d %H:%M UTC") if published else None),
+            ("Published", time_text(published) or None),
             ("Pre-release", "yes" if release.get("prerelease") is True else None),
         ],
         links=[_link("Release notes", release.get("html_url"))],

@@ -216,7 +216,7 @@ def test_release_published() -> None:
     assert notification.description is not None and notification.description.startswith("## What's changed")
     assert notification.links == [Link("Release notes", f"https://github.com/{REPO}/releases/tag/v2.4.0")]
     assert ("Tag", "v2.4.0") in notification.facts
-    assert ("Published", "2024-05-14 11:02 UTC") in notification.facts
+    assert ("Published", "2024-05-14 11:02:31 UTC") in notification.facts
     prerelease = mailed("release.published", release__prerelease=True, release__name="v2.4.0")
     assert prerelease.title == f"[pre-release] v2.4.0 — {REPO}"
 
