@@ -168,3 +168,41 @@ def test_the_recipient_policy_applies_to_routes_too(mi_runtime: RuntimeFactory, 
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com")
     assert handle_hook(hook_request("slack", SLACK), runtime).status_code == 202
     assert len(graph.sent) == 1
+
+
+def _alertmanager(name: str) -> str:
+    return (Path(__file__).parent / "data" / "alertmanager" / f"{name}.json").read_text()
+
+
+def test_send_resolved_false_drops_resolved_notifications(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, runtime_settings: dict[str, str]
+) -> None:
+    runtime = mi_runtime(**runtime_settings)
+    response = handle_hook(hook_request("alertmanager", _alertmanager("resolved"), route="quiet"), runtime)
+    assert response.status_code == 202
+    assert response_json(response)["status"] == "ignored"
+    assert "resolved" in response_json(response)["reason"]
+    assert handle_hook(hook_request("alertmanager", _alertmanager("resolved")), runtime).status_code == 202
+    assert (
+        handle_hook(hook_request("alertmanager", _alertmanager("firing-single"), route="quiet"), runtime).status_code
+        == 202
+    )
+    assert [request.json["message"]["toRecipients"][0]["emailAddress"]["address"] for request in graph.sent] == [
+        "oncall@contoso.com",
+        "ops@contoso.com",
+    ]
+
+
+def test_critical_firing_alerts_are_high_importance(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, runtime_settings: dict[str, str]
+) -> None:
+    firing: dict[str, Any] = json.loads(_alertmanager("firing-single"))
+    for alert in firing["alerts"]:
+        alert["labels"]["severity"] = "critical"
+    runtime = mi_runtime(**runtime_settings)
+    assert handle_hook(hook_request("alertmanager", firing), runtime).status_code == 202
+    assert handle_hook(hook_request("alertmanager", _alertmanager("resolved")), runtime).status_code == 202
+    critical, resolved = (request.json["message"] for request in graph.sent)
+    assert critical["importance"] == "high"
+    assert "importance" not in resolved
+    assert {h["name"]: h["value"] for h in resolved["internetMessageHeaders"]}["X-Mailhook-Status"] == "resolved"
