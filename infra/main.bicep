@@ -44,6 +44,32 @@ param mailTransport string = 'graph'
 @maxValue(230)
 param mailSendDeadlineSeconds int = 25
 
+// ---- Delivery and duplicate suppression (issue 5) ----
+// The queues, the claim-check container and the idempotency table are created in
+// both modes, so switching MAIL_DELIVERY needs no new resources.
+
+@description('MAIL_DELIVERY: direct sends from the HTTP function; queue enqueues, answers 202 and a queue-triggered function sends.')
+@allowed([
+  'direct'
+  'queue'
+])
+param mailDelivery string = 'direct'
+
+@description('MAIL_QUEUE_NAME: the outbound queue; <name>-poison and the <name>-bodies blob container are derived from it. At most 56 characters so the derived names stay within 63.')
+@minLength(3)
+@maxLength(56)
+param mailQueueName string = 'outbound-mail'
+
+@description('MAIL_IDEMPOTENCY_TTL_S: seconds a notification\'s idempotency key is remembered.')
+@minValue(1)
+@maxValue(604800)
+param mailIdempotencyTtlSeconds int = 86400
+
+@description('MAIL_REPEATING_DEDUP_TTL_S: seconds an Alertmanager/Grafana group-state key is remembered; must not exceed mailIdempotencyTtlSeconds (the app refuses to start otherwise).')
+@minValue(1)
+@maxValue(604800)
+param mailRepeatingDedupTtlSeconds int = 900
+
 // ---- Microsoft Graph ----
 
 @description('GRAPH_CLOUD: national cloud of the Microsoft 365 tenant.')
@@ -77,6 +103,32 @@ param graphClientId string = ''
 @secure()
 @description('clientSecret only: the app registration\'s client secret. It goes to Key Vault, never to app settings.')
 param graphClientSecret string = ''
+
+// ---- Webhooks: routes, templates and caller authentication on /api/hooks/* ----
+
+@description('MAIL_ROUTES: the routes object (route name -> recipients, sender, format...); empty: one default route to MAIL_DEFAULT_TO.')
+param mailRoutes object = {}
+
+@description('MAIL_TEMPLATES_DIR: folder of Jinja2 templates deployed with the app that replace the built-in ones; empty: built-in templates.')
+param mailTemplatesDir string = ''
+
+// The three secrets below go to Key Vault, never to app settings. Empty (the
+// default, so azd and `az deployment` need no value): that check is off.
+
+@secure()
+@description('HOOK_BEARER_TOKEN: bearer token every /api/hooks/* caller must send.')
+param hookBearerToken string = ''
+
+@secure()
+@description('GITHUB_WEBHOOK_SECRET: secret of GitHub\'s webhook signatures (X-Hub-Signature-256).')
+param githubWebhookSecret string = ''
+
+@secure()
+@description('GRAFANA_WEBHOOK_SECRET: secret of Grafana\'s webhook signatures.')
+param grafanaWebhookSecret string = ''
+
+@description('GRAFANA_WEBHOOK_TIMESTAMP_HEADER: the "Timestamp Header" named in Grafana\'s contact point; empty: Grafana signs the body alone.')
+param grafanaWebhookTimestampHeader string = ''
 
 // ---- Scale ----
 
@@ -114,6 +166,11 @@ var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 // Flex deploys the app package from this container; the name must stay within 63 characters.
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var useClientSecret = graphAuth == 'clientSecret'
+var hasHookBearerToken = !empty(hookBearerToken)
+var hasGithubWebhookSecret = !empty(githubWebhookSecret)
+var hasGrafanaWebhookSecret = !empty(grafanaWebhookSecret)
+// The vault exists only when there is a secret to keep in it.
+var useKeyVault = useClientSecret || hasHookBearerToken || hasGithubWebhookSecret || hasGrafanaWebhookSecret
 var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var tenantIdForGraph = empty(graphTenantId) ? tenant().tenantId : graphTenantId
 
@@ -141,6 +198,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    mailQueueName: mailQueueName
     skuName: storageSkuName
   }
 }
@@ -166,7 +224,7 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
-module keyVault 'app/keyvault.bicep' = if (useClientSecret) {
+module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
   name: 'keyvault'
   scope: resourceGroup
   params: {
@@ -174,7 +232,11 @@ module keyVault 'app/keyvault.bicep' = if (useClientSecret) {
     location: location
     tags: tags
     principalId: identity.outputs.principalId
-    clientSecret: graphClientSecret
+    // Secure parameters go here and nowhere else; the app gets Key Vault references.
+    graphClientSecret: useClientSecret ? graphClientSecret : ''
+    hookBearerToken: hookBearerToken
+    githubWebhookSecret: githubWebhookSecret
+    grafanaWebhookSecret: grafanaWebhookSecret
   }
 }
 
@@ -208,12 +270,23 @@ module api 'app/api.bicep' = {
     mailDefaultTo: mailDefaultTo
     mailAllowedRecipientDomains: mailAllowedRecipientDomains
     mailSendDeadlineSeconds: mailSendDeadlineSeconds
+    mailDelivery: mailDelivery
+    // The name of the queue storage.bicep created, so the app setting and the queue cannot differ.
+    mailQueueName: storage.outputs.mailQueueName
+    mailIdempotencyTtlSeconds: mailIdempotencyTtlSeconds
+    mailRepeatingDedupTtlSeconds: mailRepeatingDedupTtlSeconds
     graphCloud: graphCloud
     graphBaseUrl: graphBaseUrl
     azureAuthorityHost: azureAuthorityHost
     graphTenantId: tenantIdForGraph
     graphClientId: useClientSecret ? graphClientId : identity.outputs.clientId
-    graphClientSecretUri: useClientSecret ? keyVault.outputs.secretUri : ''
+    graphClientSecretUri: useClientSecret ? keyVault.outputs.graphClientSecretUri : ''
+    mailRoutes: mailRoutes
+    mailTemplatesDir: mailTemplatesDir
+    hookBearerTokenUri: hasHookBearerToken ? keyVault.outputs.hookBearerTokenUri : ''
+    githubWebhookSecretUri: hasGithubWebhookSecret ? keyVault.outputs.githubWebhookSecretUri : ''
+    grafanaWebhookSecretUri: hasGrafanaWebhookSecret ? keyVault.outputs.grafanaWebhookSecretUri : ''
+    grafanaWebhookTimestampHeader: grafanaWebhookTimestampHeader
   }
 }
 
@@ -229,5 +302,5 @@ output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output GRAPH_AUTH string = graphAuth
 output GRAPH_CLOUD string = graphCloud
-output KEY_VAULT_NAME string = useClientSecret ? keyVaultName : ''
+output KEY_VAULT_NAME string = useKeyVault ? keyVaultName : ''
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString

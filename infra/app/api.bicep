@@ -1,6 +1,7 @@
 // The Flex Consumption plan and the function app: runtime, scale, identity and
 // every app setting the bridge reads. Secrets never appear here: Graph auth is
-// the managed identity, or a Key Vault reference to a client secret.
+// the managed identity, and the Graph client secret and the /api/hooks caller
+// secrets, when given, are Key Vault references (this module gets their URIs only).
 
 param name string
 param planName string
@@ -56,6 +57,26 @@ param mailDefaultTo string = ''
 param mailAllowedRecipientDomains string = ''
 param mailSendDeadlineSeconds int = 25
 
+// Delivery and duplicate suppression (issue 5).
+@allowed([
+  'direct'
+  'queue'
+])
+param mailDelivery string = 'direct'
+
+@description('The outbound queue storage.bicep created (MAIL_QUEUE_NAME).')
+@minLength(3)
+@maxLength(56)
+param mailQueueName string = 'outbound-mail'
+
+@minValue(1)
+@maxValue(604800)
+param mailIdempotencyTtlSeconds int = 86400
+
+@minValue(1)
+@maxValue(604800)
+param mailRepeatingDedupTtlSeconds int = 900
+
 @allowed([
   'global'
   'usgov'
@@ -78,6 +99,24 @@ param graphClientId string
 
 @description('Version-less Key Vault URI of the client secret; empty for managed-identity auth.')
 param graphClientSecretUri string = ''
+
+@description('Webhook routes (MAIL_ROUTES); empty: the app\'s single default route.')
+param mailRoutes object = {}
+
+@description('Folder of Jinja2 templates in the deployed app (MAIL_TEMPLATES_DIR); empty: built-in templates.')
+param mailTemplatesDir string = ''
+
+@description('Version-less Key Vault URI of HOOK_BEARER_TOKEN; empty: no bearer token required.')
+param hookBearerTokenUri string = ''
+
+@description('Version-less Key Vault URI of GITHUB_WEBHOOK_SECRET; empty: GitHub signatures not checked.')
+param githubWebhookSecretUri string = ''
+
+@description('Version-less Key Vault URI of GRAFANA_WEBHOOK_SECRET; empty: Grafana signatures not checked.')
+param grafanaWebhookSecretUri string = ''
+
+@description('Header Grafana sends the signed timestamp in (GRAFANA_WEBHOOK_TIMESTAMP_HEADER); empty: none.')
+param grafanaWebhookTimestampHeader string = ''
 
 // The Python the tests run on (.ci/run); Flex takes the runtime from here, not from app settings.
 var pythonVersion = '3.11'
@@ -173,8 +212,30 @@ var mailSettings = [
   }
 ]
 
-// Overrides and the secret are set only when given: an empty value would still
-// count as "set" for the app.
+// Always set, whatever the mode: the queue-triggered function's binding reads
+// %MAIL_QUEUE_NAME%, and the host refuses to start a function whose binding
+// expression it cannot resolve, so MAIL_QUEUE_NAME must never be conditional.
+var deliverySettings = [
+  {
+    name: 'MAIL_DELIVERY'
+    value: mailDelivery
+  }
+  {
+    name: 'MAIL_QUEUE_NAME'
+    value: mailQueueName
+  }
+  {
+    name: 'MAIL_IDEMPOTENCY_TTL_S'
+    value: string(mailIdempotencyTtlSeconds)
+  }
+  {
+    name: 'MAIL_REPEATING_DEDUP_TTL_S'
+    value: string(mailRepeatingDedupTtlSeconds)
+  }
+]
+
+// Overrides, routes, templates and secrets are set only when given: an empty
+// value would still count as "set" for the app.
 var graphBaseUrlSetting = empty(graphBaseUrl) ? [] : [
   {
     name: 'GRAPH_BASE_URL'
@@ -196,7 +257,51 @@ var clientSecretSetting = empty(graphClientSecretUri) ? [] : [
   }
 ]
 
-var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting)
+var routesSetting = empty(mailRoutes) ? [] : [
+  {
+    // The app reads MAIL_ROUTES as JSON text.
+    name: 'MAIL_ROUTES'
+    value: string(mailRoutes)
+  }
+]
+
+var templatesDirSetting = empty(mailTemplatesDir) ? [] : [
+  {
+    name: 'MAIL_TEMPLATES_DIR'
+    value: mailTemplatesDir
+  }
+]
+
+var hookBearerTokenSetting = empty(hookBearerTokenUri) ? [] : [
+  {
+    name: 'HOOK_BEARER_TOKEN'
+    value: '@Microsoft.KeyVault(SecretUri=${hookBearerTokenUri})'
+  }
+]
+
+var githubWebhookSecretSetting = empty(githubWebhookSecretUri) ? [] : [
+  {
+    name: 'GITHUB_WEBHOOK_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${githubWebhookSecretUri})'
+  }
+]
+
+var grafanaWebhookSecretSetting = empty(grafanaWebhookSecretUri) ? [] : [
+  {
+    name: 'GRAFANA_WEBHOOK_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${grafanaWebhookSecretUri})'
+  }
+]
+
+var grafanaTimestampHeaderSetting = empty(grafanaWebhookTimestampHeader) ? [] : [
+  {
+    name: 'GRAFANA_WEBHOOK_TIMESTAMP_HEADER'
+    value: grafanaWebhookTimestampHeader
+  }
+]
+
+// One line: pycep 0.5.1 does not parse function arguments over several lines.
+var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, deliverySettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting, routesSetting, templatesDirSetting, hookBearerTokenSetting, githubWebhookSecretSetting, grafanaWebhookSecretSetting, grafanaTimestampHeaderSetting)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is offered in a subset of regions only and needs ZRS storage; a mail bridge retried by its webhook senders does not need it by default

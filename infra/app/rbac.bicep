@@ -14,6 +14,9 @@ param principalId string
 
 var roleIds = {
   // Host storage: leases, secrets and the deployment package (blobs), triggers (queues), idempotency (tables).
+  // Queue mode (issue 5) needs nothing more: Queue Data Contributor covers send, receive,
+  // update and delete of messages and the queue trigger (a superset of Message Processor);
+  // Table Data Contributor the idempotency table; Blob Data Owner the claim-check bodies.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'

@@ -1,6 +1,9 @@
-// Host storage for the function app (AzureWebJobsStorage) and the container
-// Flex Consumption deploys the app package from. Identity only: shared keys are
-// off, so neither the host nor the deployment ever holds a connection string.
+// Host storage for the function app (AzureWebJobsStorage), the container Flex
+// Consumption deploys the app package from, and what the app keeps there itself
+// (issue 5): the outbound mail queue, its poison queue, the claim-check container
+// for bodies too large for a queue message, and the idempotency table. Identity
+// only: shared keys are off, so neither the host nor the deployment nor the app
+// ever holds a connection string.
 
 @description('Storage account name: 3-24 lowercase letters and digits.')
 @minLength(3)
@@ -13,7 +16,9 @@ param tags object
 @description('Blob container that holds the app package Flex Consumption runs from.')
 param deploymentContainerName string
 
-@description('Queue the mail queue trigger will read (issue: queue delivery). Created now so the name is fixed.')
+@description('MAIL_QUEUE_NAME: the outbound queue the queue trigger reads. The poison queue and the claim-check container take its name plus a suffix, so at most 56 characters.')
+@minLength(3)
+@maxLength(56)
 param mailQueueName string = 'outbound-mail'
 
 @description('Replication. ZRS survives a zone outage where the region offers it.')
@@ -22,6 +27,14 @@ param mailQueueName string = 'outbound-mail'
   'Standard_ZRS'
 ])
 param skuName string = 'Standard_LRS'
+
+// Names the app derives from MAIL_QUEUE_NAME (shared/transports/queue.py) and its
+// fixed table name (shared/idempotency/table.py).
+// The Functions host moves a message here after maxDequeueCount failed attempts; the app moves refused mail here too.
+var mailPoisonQueueName = '${mailQueueName}-poison'
+// Claim check: Graph requests too large for a 64 KB queue message.
+var mailBodiesContainerName = '${mailQueueName}-bodies'
+var idempotencyTableName = 'mailhookidempotency'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the app has no VNet integration, so the host reaches its storage over the public endpoint; every request needs an Entra token (shared keys off)
@@ -66,8 +79,18 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-// Queue and table services: the queue trigger and the idempotency table of later
-// issues use the same account through the same identity-based connection.
+resource mailBodiesContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: mailBodiesContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// Queue mode and idempotency use the same account through the same identity-based
+// AzureWebJobsStorage connection. All of it exists in direct mode too: the queue
+// trigger's binding names the queue either way, and idempotency keys are kept in
+// both modes, so switching MAIL_DELIVERY needs no new resources.
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -78,9 +101,19 @@ resource mailQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-
   name: mailQueueName
 }
 
+resource mailPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: mailPoisonQueueName
+}
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'
+}
+
+resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: idempotencyTableName
 }
 
 output name string = storage.name
@@ -90,3 +123,6 @@ output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output tableEndpoint string = storage.properties.primaryEndpoints.table
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
 output mailQueueName string = mailQueue.name
+output mailPoisonQueueName string = mailPoisonQueue.name
+output mailBodiesContainerName string = mailBodiesContainer.name
+output idempotencyTableName string = idempotencyTable.name
