@@ -19,6 +19,11 @@ $(INFRA_VENV)/.installed: requirements-infra.txt
 	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	touch $@
 
+# Azurite, the storage emulator the queue and idempotency tests run against (package-lock.json pins it).
+node_modules/.bin/azurite: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 local.settings.json:
 	cp local.settings.sample.json $@
 
@@ -32,10 +37,10 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed $(INFRA_VENV)/.installed
+pytest: $(BIN)/.installed $(INFRA_VENV)/.installed node_modules/.bin/azurite
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .pytest_cache .mypy_cache .ruff_cache outbox
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox

@@ -5,6 +5,7 @@ import azure.functions as func
 from shared.health_endpoint import handle_health
 from shared.hook_endpoint import handle_hook
 from shared.mail_endpoint import handle_mail
+from shared.queue_worker import handle_queued_mail
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -22,3 +23,10 @@ def hooks(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return handle_health(req)
+
+
+# Queue mode (MAIL_DELIVERY=queue): the HTTP functions enqueue, this one sends. The queue name is
+# an app setting, resolved by the host: MAIL_QUEUE_NAME must be set (infra and the samples do).
+@app.queue_trigger(arg_name="msg", queue_name="%MAIL_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def deliver(msg: func.QueueMessage) -> None:
+    handle_queued_mail(msg.get_body().decode("utf-8"))

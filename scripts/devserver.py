@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Local HTTP server for the function app, for machines without Azure Functions Core Tools.
 
-It does what ``func start`` does for HTTP triggers: reads ``local.settings.json`` Values into the
-environment (the real environment wins), imports ``function_app``, indexes it the way the Python
-worker does (exactly one FunctionApp), and serves the routes it declares under host.json's route
-prefix by calling the real function objects with real ``func.HttpRequest`` objects. Like Core
-Tools, it does not check function keys.
+It does what ``func start`` does for HTTP and queue triggers: reads ``local.settings.json`` Values
+into the environment (the real environment wins), imports ``function_app``, indexes it the way the
+Python worker does (exactly one FunctionApp), and serves the routes it declares under host.json's
+route prefix by calling the real function objects with real ``func.HttpRequest`` objects. Like
+Core Tools, it does not check function keys. Queue-triggered functions are run the way the host
+runs them, from host.json's ``extensions.queues`` settings: poll, invoke with a real
+``func.QueueMessage``, delete on success, make visible again after ``visibilityTimeout`` on an
+exception, and move to ``<queue>-poison`` after ``maxDequeueCount`` dequeues. They need a storage
+connection string (Azurite: ``UseDevelopmentStorage=true``); without one they are not polled.
 
     python scripts/devserver.py [--port 7071] [--host 127.0.0.1] [--settings local.settings.json]
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -86,9 +91,9 @@ def find_function_app(module: ModuleType) -> Any:
     return apps[0]
 
 
-def http_routes(module: ModuleType, route_prefix: str) -> list[HttpRoute]:
+def http_routes(functions: list[Any], route_prefix: str) -> list[HttpRoute]:
     routes = []
-    for function in find_function_app(module).get_functions():
+    for function in functions:
         for binding in json.loads(function.get_function_json())["bindings"]:
             if binding["type"] != "httpTrigger":
                 continue
@@ -111,6 +116,145 @@ def http_routes(module: ModuleType, route_prefix: str) -> list[HttpRoute]:
 def route_prefix_from(host_json: Path) -> str:
     config = json.loads(host_json.read_text()) if host_json.is_file() else {}
     return str(config.get("extensions", {}).get("http", {}).get("routePrefix", "api"))
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """host.json extensions.queues, with the host's defaults."""
+
+    batch_size: int = 16
+    new_batch_threshold: int | None = None
+    max_polling_interval_s: float = 60.0
+    visibility_timeout_s: float = 0.0
+    max_dequeue_count: int = 5
+
+    @classmethod
+    def from_host_json(cls, host_json: Path) -> QueueSettings:
+        config = json.loads(host_json.read_text()) if host_json.is_file() else {}
+        queues = config.get("extensions", {}).get("queues", {})
+        return cls(
+            batch_size=int(queues.get("batchSize", 16)),
+            new_batch_threshold=queues.get("newBatchThreshold"),
+            max_polling_interval_s=_timespan_s(queues.get("maxPollingInterval", "00:01:00")),
+            visibility_timeout_s=_timespan_s(queues.get("visibilityTimeout", "00:00:00")),
+            max_dequeue_count=int(queues.get("maxDequeueCount", 5)),
+        )
+
+    @property
+    def concurrency(self) -> int:
+        threshold = self.new_batch_threshold if self.new_batch_threshold is not None else self.batch_size // 2
+        return self.batch_size + int(threshold)
+
+
+def _timespan_s(text: str) -> float:
+    hours, minutes, seconds = (float(part) for part in str(text).split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class QueuePoller:
+    """Runs one queue-triggered function as the Functions host would."""
+
+    def __init__(
+        self,
+        function_name: str,
+        queue_name: str,
+        connection_string: str,
+        handler: Callable[..., Any],
+        arg_name: str,
+        settings: QueueSettings,
+    ) -> None:
+        from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+        def client(name: str) -> Any:
+            return QueueClient.from_connection_string(
+                connection_string,
+                name,
+                message_encode_policy=TextBase64EncodePolicy(),
+                message_decode_policy=TextBase64DecodePolicy(),
+            )
+
+        self.function_name = function_name
+        self.queue_name = queue_name
+        self._queue = client(queue_name)
+        self._poison = client(f"{queue_name}-poison")
+        self._handler = handler
+        self._arg_name = arg_name
+        self._settings = settings
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"queue-{queue_name}", daemon=True)
+
+    def start(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        for queue in (self._queue, self._poison):
+            with contextlib.suppress(ResourceExistsError):
+                queue.create_queue()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        idle_s = 0.1
+        with ThreadPoolExecutor(self._settings.concurrency, thread_name_prefix=self.function_name) as pool:
+            while not self._stopping.is_set():
+                try:
+                    # The host keeps a dequeued message invisible for 10 minutes while it runs.
+                    batch = self._settings.batch_size
+                    messages = list(
+                        self._queue.receive_messages(
+                            messages_per_page=batch, max_messages=batch, visibility_timeout=600
+                        )
+                    )
+                except Exception as exc:
+                    log.warning("polling %s failed: %s", self.queue_name, exc)
+                    messages = []
+                if not messages:
+                    # Exponential back-off while idle, as the host does, up to maxPollingInterval.
+                    self._stopping.wait(idle_s)
+                    idle_s = min(idle_s * 2, self._settings.max_polling_interval_s)
+                    continue
+                idle_s = 0.1
+                wait([pool.submit(self._invoke, message) for message in messages])
+
+    def _invoke(self, message: Any) -> None:
+        import azure.functions as func
+
+        queue_message = func.QueueMessage(id=message.id, body=message.content.encode(), pop_receipt=message.pop_receipt)
+        try:
+            self._handler(**{self._arg_name: queue_message})
+        except Exception:
+            log.exception("function %s raised (dequeue %d)", self.function_name, message.dequeue_count)
+            if message.dequeue_count >= self._settings.max_dequeue_count:
+                self._poison.send_message(message.content)
+                self._queue.delete_message(message)
+                log.error("message %s moved to %s-poison", message.id, self.queue_name)
+            else:
+                self._queue.update_message(message, visibility_timeout=int(self._settings.visibility_timeout_s))
+            return
+        self._queue.delete_message(message)
+
+
+def queue_pollers(functions: list[Any], environ: Mapping[str, str], settings: QueueSettings) -> list[QueuePoller]:
+    pollers = []
+    for function in functions:
+        for binding in json.loads(function.get_function_json())["bindings"]:
+            if binding["type"] != "queueTrigger":
+                continue
+            name = function.get_function_name()
+            queue_name = re.sub(r"%(\w+)%", lambda m: environ.get(m.group(1), ""), binding["queueName"])
+            connection = environ.get(binding.get("connection") or "AzureWebJobsStorage", "")
+            if not queue_name or not connection:
+                log.warning("queue function %s not polled: set %s and a storage connection string (Azurite: "
+                            "UseDevelopmentStorage=true)", name, binding["queueName"])  # fmt: skip
+                continue
+            pollers.append(
+                QueuePoller(name, queue_name, connection, function.get_user_function(), binding["name"], settings)
+            )
+    return pollers
 
 
 class FunctionRequestHandler(BaseHTTPRequestHandler):
@@ -207,7 +351,10 @@ def serve(host: str, port: int, settings_file: Path) -> None:
     import function_app
 
     prefix = route_prefix_from(ROOT / "host.json")
-    FunctionRequestHandler.routes = http_routes(function_app, prefix)
+    # get_functions() may be called once only (a second call raises): index once, share the list.
+    functions = find_function_app(function_app).get_functions()
+    FunctionRequestHandler.routes = http_routes(functions, prefix)
+    pollers = queue_pollers(functions, os.environ, QueueSettings.from_host_json(ROOT / "host.json"))
     server = ThreadingHTTPServer((host, port), FunctionRequestHandler)
     server.daemon_threads = True
 
@@ -221,6 +368,11 @@ def serve(host: str, port: int, settings_file: Path) -> None:
         print(f"  {route.function_name}: [{methods}] http://{host}:{server.server_port}/{prefix}/{route.template}")
     sys.stdout.flush()
 
+    for poller in pollers:
+        poller.start()
+        print(f"  {poller.function_name}: [queue] {poller.queue_name}")
+    sys.stdout.flush()
+
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
@@ -229,6 +381,8 @@ def serve(host: str, port: int, settings_file: Path) -> None:
     try:
         server.serve_forever()
     finally:
+        for poller in pollers:
+            poller.stop()
         server.server_close()
 
 

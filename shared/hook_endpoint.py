@@ -14,6 +14,7 @@ from typing import Any
 import azure.functions as func
 
 from .caller_auth import verify_caller
+from .dispatch import dispatch, header_key
 from .graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
 from .intake import parse_hook_body, read_body
 from .logs import get_logger, request_context
@@ -78,7 +79,14 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
                 )
             draft = _draft(outcome, route, route_name, runtime)
             mail = runtime.policy.approve(draft)
-            runtime.transport.send(mail, request_id)
+            # A key names one notification on one route: the same alert routed twice is two mails.
+            key = header_key(req.headers.get("Idempotency-Key")) or outcome.dedup_key
+            ttl_s = runtime.settings.idempotency_ttl_s
+            if outcome.repeats and key == outcome.dedup_key:
+                ttl_s = runtime.settings.repeating_dedup_ttl_s
+            dispatched = dispatch(
+                runtime, mail, request_id, key=f"hooks/{source}/{route_name}:{key}" if key else None, ttl_s=ttl_s
+            )
         except Problem as problem:
             log.log(
                 logging.WARNING if problem.status < 500 else logging.ERROR,
@@ -89,7 +97,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             "accepted %s %s on route %s: %d recipient(s) via %s",
             source, outcome.status, route_name, len(mail.request.message.recipients()), runtime.transport.name,
         )  # fmt: skip
-        return _json({"status": "accepted", "requestId": request_id}, 202, request_id)
+        return _json({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
 
 
 def _draft(notification: Notification, route: Route, route_name: str, runtime: Runtime) -> MailDraft:

@@ -8,6 +8,7 @@ import uuid
 
 import azure.functions as func
 
+from .dispatch import dispatch, header_key
 from .intake import read_json
 from .logs import get_logger, request_context
 from .mail_request import parse_mail_request
@@ -24,7 +25,10 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             runtime = runtime or current_runtime()
             draft = parse_mail_request(read_json(req))
             mail = runtime.policy.approve(draft)
-            runtime.transport.send(mail, request_id)
+            key = header_key(req.headers.get("Idempotency-Key"))
+            dispatched = dispatch(
+                runtime, mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.idempotency_ttl_s
+            )
         except Problem as problem:
             log.log(
                 logging.WARNING if problem.status < 500 else logging.ERROR,
@@ -36,7 +40,7 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
         )  # fmt: skip
         return func.HttpResponse(
-            body=json.dumps({"status": "accepted", "requestId": request_id}),
+            body=json.dumps({"status": dispatched.status, "requestId": dispatched.request_id}),
             status_code=202,
             headers={"X-Request-Id": request_id},
             mimetype="application/json",

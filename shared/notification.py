@@ -82,6 +82,9 @@ class Notification:
     # What makes this delivery the same as an earlier one (group key + status + fingerprints, a
     # delivery id...), for deduplicating sender retries; None when the payload has no such thing.
     dedup_key: str | None = None
+    # True when the sender repeats an unchanged notification on purpose (Alertmanager's
+    # repeat_interval), so the dedup key must expire before the reminder comes.
+    repeats: bool = False
 
     @property
     def firing_count(self) -> int:

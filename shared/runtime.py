@@ -13,14 +13,19 @@ from dataclasses import dataclass
 import requests
 from requests.adapters import HTTPAdapter
 
+from .idempotency import IdempotencyStore
+from .idempotency.memory import MemoryIdempotencyStore
+from .idempotency.table import TableIdempotencyStore
 from .policy import MailPolicy
 from .problems import FieldError, Problem
 from .rendering import Renderer
-from .settings import SettingProblem, Settings, SettingsError, TransportKind, load_settings
+from .settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
+from .storage import StorageClients
 from .tokens import MsalTokenProvider
 from .transports import Transport
 from .transports.graph import GraphTransport
 from .transports.outbox import OutboxTransport
+from .transports.queue import QueueTransport
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -36,7 +41,10 @@ class ConfigurationInvalid(Problem):
 class Runtime:
     settings: Settings
     policy: MailPolicy
-    transport: Transport
+    transport: Transport  # what the HTTP functions hand messages to: the queue, or the delivery transport
+    delivery_transport: Transport  # what actually delivers: Graph or the outbox
+    queue: QueueTransport | None  # set in queue mode
+    idempotency: IdempotencyStore
     renderer: Renderer
 
 
@@ -49,12 +57,17 @@ def new_http_session() -> requests.Session:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    transport: Transport
+    session = new_http_session()
+    delivery_transport: Transport
     if settings.transport is TransportKind.OUTBOX:
-        transport = OutboxTransport(settings.outbox_dir)
+        delivery_transport = OutboxTransport(settings.outbox_dir)
     else:
-        session = new_http_session()
-        transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
+        delivery_transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
+    storage = StorageClients(settings.storage, session) if settings.storage else None
+    queue = None
+    if storage is not None and settings.delivery is DeliveryMode.QUEUE:
+        queue = QueueTransport(storage, settings.queue_name)
+    idempotency: IdempotencyStore = TableIdempotencyStore(storage) if storage else MemoryIdempotencyStore()
     renderer = Renderer(settings.templates_dir)
     if settings.templates_dir is not None:
         # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
@@ -62,7 +75,15 @@ def build_runtime(settings: Settings) -> Runtime:
         problems = renderer.check(custom)
         if problems:
             raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
-    return Runtime(settings=settings, policy=MailPolicy(settings), transport=transport, renderer=renderer)
+    return Runtime(
+        settings=settings,
+        policy=MailPolicy(settings),
+        transport=queue or delivery_transport,
+        delivery_transport=delivery_transport,
+        queue=queue,
+        idempotency=idempotency,
+        renderer=renderer,
+    )
 
 
 _runtime: Runtime | None = None

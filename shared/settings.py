@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ from .routes import DEFAULT_ROUTE, Route, parse_routes
 class TransportKind(enum.StrEnum):
     GRAPH = "graph"
     OUTBOX = "outbox"
+
+
+class DeliveryMode(enum.StrEnum):
+    DIRECT = "direct"  # the HTTP function sends, and answers once Graph has accepted
+    QUEUE = "queue"  # the HTTP function enqueues and answers at once; a queue function sends
 
 
 class AuthMode(enum.StrEnum):
@@ -53,9 +59,35 @@ CLOUDS: dict[str, GraphCloud] = {
 # Tenants MSAL cannot use for client credentials (graph-and-auth.md, Trap 16).
 _MULTI_TENANT_ALIASES = {"common", "organizations", "consumers"}
 
+_QUEUE_NAME_RE = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
+
 DEFAULT_SEND_DEADLINE_S = 25.0
 # The HTTP trigger is cut at 230 s by the Azure load balancer; stay well clear of it.
 MAX_SEND_DEADLINE_S = 200.0
+
+
+# The storage emulator's well-known account (learn.microsoft.com/azure/storage/common/storage-use-azurite).
+_DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+DEFAULT_IDEMPOTENCY_TTL_S = 24 * 3600
+# Alertmanager and Grafana resend an unchanged group every repeat_interval (4 h by default) on
+# purpose; a key derived from the group's state must expire before that or reminders are lost.
+DEFAULT_REPEATING_DEDUP_TTL_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class StorageConnection:
+    """The AzureWebJobsStorage connection: a connection string, or service URLs and a managed identity."""
+
+    connection_string: str | None = field(default=None, repr=False)
+    queue_url: str | None = None
+    blob_url: str | None = None
+    table_url: str | None = None
+    client_id: str | None = None  # user-assigned identity; None: system-assigned
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,11 @@ class Settings:
     client_certificate_path: Path | None
     client_certificate_password: str | None = field(repr=False)
     send_deadline_s: float
+    delivery: DeliveryMode
+    queue_name: str
+    storage: StorageConnection | None  # None: no storage (local runs): idempotency stays in-process
+    idempotency_ttl_s: int
+    repeating_dedup_ttl_s: int
     routes: dict[str, Route]  # always holds DEFAULT_ROUTE
     templates_dir: Path | None
     # Caller authentication on /api/hooks beyond the function key; None: not required.
@@ -131,6 +168,11 @@ class _Reader:
 
     def text(self, setting: str) -> str | None:
         value = self.environ.get(setting, "").strip()
+        if value.startswith("@Microsoft.KeyVault("):
+            # App Service passes an unresolved Key Vault reference through as its literal text;
+            # used as a bearer token or HMAC secret, that text would be guessable.
+            self.fail(setting, "its Key Vault reference did not resolve (check the identity's Key Vault role)")
+            return None
         return value or None
 
     def addresses(self, setting: str) -> list[str]:
@@ -150,6 +192,15 @@ class _Reader:
             self.fail(setting, f"must be one of {', '.join(choices)} (got '{value}')")
             return default
         return value
+
+    def seconds(self, setting: str, default: int, *, maximum: int) -> int:
+        text = self.text(setting)
+        if text is None:
+            return min(default, maximum)
+        if not text.isdigit() or not 0 < int(text) <= maximum:
+            self.fail(setting, f"must be a whole number of seconds from 1 to {maximum}")
+            return min(default, maximum)
+        return int(text)
 
     def base_url(self, setting: str, default: str, *, allow_loopback_http: bool) -> str:
         value = (self.text(setting) or default).rstrip("/")
@@ -238,6 +289,18 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             read.fail("MAIL_SEND_DEADLINE_S", f"must be a number of seconds in (0, {MAX_SEND_DEADLINE_S:g}]")
             send_deadline_s = DEFAULT_SEND_DEADLINE_S
 
+    delivery = DeliveryMode(read.choice("MAIL_DELIVERY", list(DeliveryMode), "direct"))
+    queue_name = (read.text("MAIL_QUEUE_NAME") or "outbound-mail").lower()
+    if not _QUEUE_NAME_RE.fullmatch(queue_name):
+        read.fail("MAIL_QUEUE_NAME", "3-63 lower-case letters, digits and single hyphens (Azure queue naming)")
+    storage = _read_storage(read)
+    if delivery is DeliveryMode.QUEUE and storage is None:
+        read.fail("MAIL_DELIVERY", "queue mode needs AzureWebJobsStorage (a connection string or __accountName)")
+    idempotency_ttl_s = read.seconds("MAIL_IDEMPOTENCY_TTL_S", DEFAULT_IDEMPOTENCY_TTL_S, maximum=7 * 24 * 3600)
+    repeating_dedup_ttl_s = read.seconds(
+        "MAIL_REPEATING_DEDUP_TTL_S", DEFAULT_REPEATING_DEDUP_TTL_S, maximum=idempotency_ttl_s
+    )
+
     routes = _read_routes(read, default_to)
     templates_setting = read.text("MAIL_TEMPLATES_DIR")
     templates_dir = Path(templates_setting) if templates_setting else None
@@ -261,6 +324,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         client_certificate_path=certificate_path,
         client_certificate_password=certificate_password,
         send_deadline_s=send_deadline_s,
+        delivery=delivery,
+        queue_name=queue_name,
+        storage=storage,
+        idempotency_ttl_s=idempotency_ttl_s,
+        repeating_dedup_ttl_s=repeating_dedup_ttl_s,
         routes=routes,
         templates_dir=templates_dir,
         hook_bearer_token=read.text("HOOK_BEARER_TOKEN"),
@@ -303,3 +371,29 @@ def _read_routes(read: _Reader, default_to: tuple[str, ...]) -> dict[str, Route]
     if DEFAULT_ROUTE not in routes:
         routes[DEFAULT_ROUTE] = Route.model_validate({"to": list(default_to)})
     return routes
+
+
+def _read_storage(read: _Reader) -> StorageConnection | None:
+    """AzureWebJobsStorage as the Functions host reads it: a connection string, or identity-based."""
+    connection_string = read.text("AzureWebJobsStorage")
+    if connection_string:
+        if connection_string.replace(" ", "").lower().rstrip(";") == "usedevelopmentstorage=true":
+            connection_string = _DEVELOPMENT_STORAGE
+        return StorageConnection(connection_string=connection_string)
+    account = read.text("AzureWebJobsStorage__accountName")
+    urls = {
+        service: read.text(f"AzureWebJobsStorage__{service}ServiceUri")
+        or (f"https://{account}.{service}.core.windows.net" if account else None)
+        for service in ("queue", "blob", "table")
+    }
+    if not any(urls.values()):
+        return None
+    for service, url in urls.items():
+        if url is not None:
+            read.base_url(f"AzureWebJobsStorage__{service}ServiceUri", url, allow_loopback_http=True)
+    return StorageConnection(
+        queue_url=urls["queue"],
+        blob_url=urls["blob"],
+        table_url=urls["table"],
+        client_id=read.text("AzureWebJobsStorage__clientId"),
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.runtime import Runtime, build_runtime
+from tests.azurite import running_azurite
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
@@ -47,6 +48,13 @@ def entra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, graph: FakeGraph) -> 
         fake.on_issue = graph.valid_tokens.add
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
         yield fake
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """A connection string to an Azurite started for this test session."""
+    with running_azurite() as connection_string:
+        yield connection_string
 
 
 RuntimeFactory = Callable[..., Runtime]

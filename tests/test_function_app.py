@@ -45,3 +45,14 @@ def test_every_non_health_http_route_needs_a_key(bindings: dict[str, list[dict[s
         for binding in function_bindings:
             if binding["type"] == "httpTrigger" and name != "health":
                 assert binding["authLevel"] == "FUNCTION", name
+
+
+def test_deliver_is_the_queue_trigger_of_queue_mode(bindings: dict[str, list[dict[str, Any]]]) -> None:
+    [trigger] = bindings["deliver"]
+    assert trigger == {
+        "direction": "IN",
+        "type": "queueTrigger",
+        "name": "msg",
+        "queueName": "%MAIL_QUEUE_NAME%",
+        "connection": "AzureWebJobsStorage",
+    }

@@ -9,6 +9,7 @@ HOSTILE = '<script>alert("x")</script>'
 
 
 def notification(**changes: object) -> Notification:
+    now = dt.datetime.now(dt.UTC)
     base: dict[str, object] = {
         "source": "alertmanager",
         "status": Status.FIRING,
@@ -23,7 +24,7 @@ def notification(**changes: object) -> Notification:
                 severity=Severity.CRITICAL,
                 labels={"instance": HOSTILE},
                 annotations={"note": "x & y"},
-                starts_at=NOW - dt.timedelta(hours=3, minutes=12),
+                starts_at=now - dt.timedelta(hours=3, minutes=12),
                 links=[Link("Source", "https://prometheus.example/graph"), Link("Evil", "javascript:alert(1)")],
             )
         ],

@@ -152,3 +152,9 @@ def test_user_assigned_identity_is_managed_identity_with_a_client_id() -> None:
 @pytest.mark.parametrize("deadline", ["0", "-1", "201", "nan", "inf"])
 def test_send_deadline_must_be_a_sane_number(deadline: str) -> None:
     assert "MAIL_SEND_DEADLINE_S" in problems_of(MAIL_SENDER=SENDER, MAIL_SEND_DEADLINE_S=deadline)
+
+
+def test_an_unresolved_key_vault_reference_is_a_problem_not_a_secret() -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hook-bearer-token)"
+    problems = problems_of(MAIL_SENDER=SENDER, HOOK_BEARER_TOKEN=reference)
+    assert "Key Vault reference did not resolve" in problems["HOOK_BEARER_TOKEN"]

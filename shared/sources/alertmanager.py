@@ -157,6 +157,7 @@ def notification_from(
         links=links,
         truncated_alerts=group.truncated_alerts,
         dedup_key=dedup_key(group),
+        repeats=True,
     )
 
 

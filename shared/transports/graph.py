@@ -132,7 +132,10 @@ class GraphTransport:
             }
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
-                raise GraphTimeout("The send deadline passed before Graph could be asked.")
+                # Nothing was sent this time, so unlike a read timeout this is safe to retry later.
+                raise GraphUnavailable(
+                    "The send deadline passed before Graph could be asked again.", headers={"Retry-After": "1"}
+                )
             try:
                 response = self._session.post(
                     url,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import urllib.parse
+import uuid
 from typing import Any
 
 import pytest
@@ -456,7 +457,9 @@ def settings() -> dict[str, str]:
 
 
 def github_headers(event: str, **extra: str) -> dict[str, str]:
-    return {"X-GitHub-Event": event, "X-GitHub-Delivery": DELIVERY, "User-Agent": "GitHub-Hookshot/5c1d0a3", **extra}
+    """Headers of a new delivery: GitHub gives each one its own GUID (a redelivery keeps it)."""
+    delivery = str(uuid.uuid4())
+    return {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "User-Agent": "GitHub-Hookshot/5c1d0a3", **extra}
 
 
 def form_body(payload: Any) -> str:

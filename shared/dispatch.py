@@ -1,0 +1,68 @@
+"""Dispatch: hand an approved message to the transport at most once per idempotency key.
+
+Both HTTP endpoints end here. With a key, the key is claimed first; a repeat within its time to
+live answers "duplicate" with the first request's id and sends nothing. A send that failed
+releases the key, so the sender's retry can send; a send whose outcome is unknown (Graph did not
+answer) keeps it, because a retry could send the message twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph_message import GraphSend
+from .idempotency import Claim
+from .logs import get_logger
+from .problems import Problem
+from .runtime import Runtime
+from .transports.graph import GraphTimeout
+
+log = get_logger(__name__)
+
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+
+
+class InvalidIdempotencyKey(Problem):
+    status = 400
+    code = "invalid_idempotency_key"
+    title = "The Idempotency-Key header is not usable"
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    status: str  # "accepted" (sent or queued now) or "duplicate" (an earlier request did)
+    request_id: str  # the request that sent it: ours, or the earlier one
+
+
+def header_key(value: str | None) -> str | None:
+    """The caller's Idempotency-Key header, checked; None when absent."""
+    if value is None or not value.strip():
+        return None
+    key = value.strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
+        raise InvalidIdempotencyKey(f"Use at most {MAX_IDEMPOTENCY_KEY_CHARS} printable characters.")
+    return key
+
+
+def dispatch(runtime: Runtime, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
+    if key is None:
+        runtime.transport.send(mail, request_id)
+        return Dispatched("accepted", request_id)
+    claim = runtime.idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
+    if not claim.first:
+        log.info("duplicate of request %s: nothing sent", claim.request_id)
+        return Dispatched("duplicate", claim.request_id)
+    _send_claimed(runtime, mail, request_id, claim)
+    return Dispatched("accepted", request_id)
+
+
+def _send_claimed(runtime: Runtime, mail: GraphSend, request_id: str, claim: Claim) -> None:
+    try:
+        runtime.transport.send(mail, request_id)
+    except GraphTimeout:
+        runtime.idempotency.complete(claim)
+        raise
+    except BaseException:
+        runtime.idempotency.release(claim)
+        raise
+    runtime.idempotency.complete(claim)

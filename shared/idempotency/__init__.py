@@ -1,0 +1,8 @@
+"""Idempotency: one notification, one email, however often its sender delivers it.
+
+``base`` is the flow and the store interface; ``memory`` and ``table`` are the stores.
+"""
+
+from .base import Claim, IdempotencyStore
+
+__all__ = ["Claim", "IdempotencyStore"]

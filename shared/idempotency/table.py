@@ -1,0 +1,130 @@
+"""Azure Table storage store: one entity per key, claimed with an insert that fails if it exists.
+
+Insert-if-absent is atomic in Table storage, so of two bridges (or two threads) claiming the same
+key at the same instant exactly one succeeds. Taking over an expired or abandoned record is an
+update conditioned on its ETag, so that too has one winner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..logs import get_logger
+from .base import LEASE_S, Claim, IdempotencyUnavailable
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+
+    from ..storage import StorageClients
+
+log = get_logger(__name__)
+TABLE_NAME = "mailhookidempotency"
+
+
+class TableIdempotencyStore:
+    def __init__(self, storage: StorageClients) -> None:
+        self._storage = storage
+
+    @property
+    def _table(self) -> TableClient:
+        return self._storage.table(TABLE_NAME)
+
+    def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
+        from azure.core.exceptions import AzureError
+
+        try:
+            return self._claim(key, request_id, ttl_s=ttl_s)
+        except AzureError as exc:
+            log.error("idempotency store unavailable: %s", type(exc).__name__)
+            raise IdempotencyUnavailable(
+                f"Azure Table storage could not be reached ({type(exc).__name__}); nothing was sent."
+            ) from None
+
+    def _claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError
+        from azure.data.tables import UpdateMode
+
+        now = time.time()
+        entity = _entity(key, request_id, expires_at=now + ttl_s, lease_until=now + LEASE_S)
+        try:
+            created = self._table.create_entity(entity)
+            return Claim(key, first=True, request_id=request_id, etag=_etag(created))
+        except ResourceExistsError:
+            pass
+        existing = self._table.get_entity(entity["PartitionKey"], entity["RowKey"])
+        if not _lapsed(existing, now):
+            return Claim(key, first=False, request_id=str(existing.get("RequestId", "")))
+        try:
+            updated = self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=existing.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, HttpResponseError) as exc:
+            if getattr(exc, "status_code", None) not in (409, 412):
+                raise
+            # Another claimant took over the lapsed record first: it sends, we do not.
+            winner = self._table.get_entity(entity["PartitionKey"], entity["RowKey"])
+            return Claim(key, first=False, request_id=str(winner.get("RequestId", "")))
+        log.info("took over a lapsed idempotency record (previous request %s)", existing.get("RequestId"))
+        return Claim(key, first=True, request_id=request_id, etag=_etag(updated))
+
+    def complete(self, claim: Claim) -> None:
+        """Mark the key done; a failure here leaves the lease to lapse, which only matters after a crash."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        partition, row = _location(claim.key)
+        try:
+            self._table.update_entity(
+                {"PartitionKey": partition, "RowKey": row, "LeaseUntil": 0.0},
+                mode=UpdateMode.MERGE,
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except AzureError as exc:
+            log.warning("idempotency record not completed: %s", type(exc).__name__)
+
+    def release(self, claim: Claim) -> None:
+        """Free the key so a retry can send; if that fails, the lease lapses and frees it later."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError
+
+        partition, row = _location(claim.key)
+        try:
+            self._table.delete_entity(partition, row, etag=claim.etag, match_condition=MatchConditions.IfNotModified)
+        except AzureError as exc:
+            # Already taken over by another claimant (412) is fine: theirs to keep.
+            log.warning("idempotency record not released: %s", type(exc).__name__)
+
+
+def _location(key: str) -> tuple[str, str]:
+    # Keys hold characters Table storage refuses in keys ('/', '#', '?'); a hash has none, and its
+    # first two hex digits spread the records over 256 partitions.
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return digest[:2], digest
+
+
+def _entity(key: str, request_id: str, *, expires_at: float, lease_until: float) -> dict[str, Any]:
+    partition, row = _location(key)
+    return {
+        "PartitionKey": partition,
+        "RowKey": row,
+        "RequestId": request_id,
+        "ExpiresAt": expires_at,
+        "LeaseUntil": lease_until,
+    }
+
+
+def _lapsed(entity: Any, now: float) -> bool:
+    lease_until = float(entity.get("LeaseUntil") or 0.0)
+    return float(entity.get("ExpiresAt") or 0.0) <= now or (lease_until > 0 and lease_until <= now)
+
+
+def _etag(response: Any) -> str | None:
+    return response.get("etag") if isinstance(response, dict) else None

@@ -1,0 +1,118 @@
+"""Both idempotency stores behave the same: the in-process one, and Azure Table storage on Azurite."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from shared.idempotency import IdempotencyStore
+from shared.idempotency import memory as memory_module
+from shared.idempotency import table as table_module
+from shared.idempotency.memory import MemoryIdempotencyStore
+from shared.idempotency.table import TableIdempotencyStore
+from shared.settings import StorageConnection
+from shared.storage import StorageClients
+
+
+@pytest.fixture(params=["memory", "table"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(store_kind: str, azurite: str) -> Callable[[], IdempotencyStore]:
+    def make() -> IdempotencyStore:
+        if store_kind == "memory":
+            return MemoryIdempotencyStore()
+        return TableIdempotencyStore(StorageClients(StorageConnection(connection_string=azurite), requests.Session()))
+
+    return make
+
+
+def fresh_key() -> str:
+    # Characters Table storage refuses in keys, to prove they are hashed away.
+    return f"hooks/alertmanager/default:{uuid.uuid4()}#?/\\"
+
+
+def test_first_claim_wins_and_later_ones_get_its_request_id(new_store: Callable[[], IdempotencyStore]) -> None:
+    store, key = new_store(), fresh_key()
+    first = store.claim(key, "request-1", ttl_s=60)
+    assert (first.first, first.request_id) == (True, "request-1")
+    store.complete(first)
+    second = store.claim(key, "request-2", ttl_s=60)
+    assert (second.first, second.request_id) == (False, "request-1")
+
+
+def test_a_claim_in_progress_is_a_duplicate_too(new_store: Callable[[], IdempotencyStore]) -> None:
+    store, key = new_store(), fresh_key()
+    assert store.claim(key, "request-1", ttl_s=60).first
+    assert not store.claim(key, "request-2", ttl_s=60).first
+
+
+def test_release_lets_a_retry_send(new_store: Callable[[], IdempotencyStore]) -> None:
+    store, key = new_store(), fresh_key()
+    store.release(store.claim(key, "request-1", ttl_s=60))
+    retry = store.claim(key, "request-2", ttl_s=60)
+    assert (retry.first, retry.request_id) == (True, "request-2")
+
+
+def test_keys_expire_after_their_ttl(new_store: Callable[[], IdempotencyStore]) -> None:
+    store, key = new_store(), fresh_key()
+    store.complete(store.claim(key, "request-1", ttl_s=1))
+    time.sleep(1.2)
+    assert store.claim(key, "request-2", ttl_s=60).first
+
+
+def test_an_abandoned_claim_lapses_after_its_lease(
+    new_store: Callable[[], IdempotencyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "LEASE_S", 1)
+    monkeypatch.setattr(table_module, "LEASE_S", 1)
+    store, key = new_store(), fresh_key()
+    abandoned = store.claim(key, "request-1", ttl_s=60)  # the process "died" here
+    assert not store.claim(key, "request-2", ttl_s=60).first
+    time.sleep(1.2)
+    taken_over = store.claim(key, "request-3", ttl_s=60)
+    assert (taken_over.first, taken_over.request_id) == (True, "request-3")
+    store.release(abandoned)  # the old owner's late release must not free the new owner's key
+    assert not store.claim(key, "request-4", ttl_s=60).first
+
+
+def test_concurrent_claims_have_exactly_one_winner(new_store: Callable[[], IdempotencyStore]) -> None:
+    key = fresh_key()
+    stores = [new_store() for _ in range(2)]  # two bridges (processes) against one table
+    if isinstance(stores[0], MemoryIdempotencyStore):
+        stores = [stores[0], stores[0]]  # the in-process store is per process by design
+    barrier = threading.Barrier(16)
+
+    def claim(index: int) -> bool:
+        barrier.wait()
+        return stores[index % 2].claim(key, f"request-{index}", ttl_s=60).first
+
+    with ThreadPoolExecutor(16) as pool:
+        winners = sum(pool.map(claim, range(16)))
+    assert winners == 1
+
+
+def test_concurrent_takeovers_of_a_lapsed_claim_have_one_winner(
+    new_store: Callable[[], IdempotencyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "LEASE_S", 1)
+    monkeypatch.setattr(table_module, "LEASE_S", 1)
+    store, key = new_store(), fresh_key()
+    store.claim(key, "abandoned", ttl_s=60)
+    time.sleep(1.2)
+    barrier = threading.Barrier(8)
+
+    def claim(index: int) -> bool:
+        barrier.wait()
+        return store.claim(key, f"request-{index}", ttl_s=60).first
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(claim, range(8))) == 1
