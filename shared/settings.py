@@ -59,7 +59,7 @@ CLOUDS: dict[str, GraphCloud] = {
 # Tenants MSAL cannot use for client credentials (graph-and-auth.md, Trap 16).
 _MULTI_TENANT_ALIASES = {"common", "organizations", "consumers"}
 
-_QUEUE_NAME_RE = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
+_QUEUE_NAME_RE = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]")  # room for "-poison" within 63
 
 DEFAULT_SEND_DEADLINE_S = 25.0
 # The HTTP trigger is cut at 230 s by the Azure load balancer; stay well clear of it.
@@ -292,7 +292,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     delivery = DeliveryMode(read.choice("MAIL_DELIVERY", list(DeliveryMode), "direct"))
     queue_name = (read.text("MAIL_QUEUE_NAME") or "outbound-mail").lower()
     if not _QUEUE_NAME_RE.fullmatch(queue_name):
-        read.fail("MAIL_QUEUE_NAME", "3-63 lower-case letters, digits and single hyphens (Azure queue naming)")
+        read.fail(
+            "MAIL_QUEUE_NAME",
+            "3-56 lower-case letters, digits and single hyphens (Azure queue naming, with room for -poison)",
+        )
     storage = _read_storage(read)
     if delivery is DeliveryMode.QUEUE and storage is None:
         read.fail("MAIL_DELIVERY", "queue mode needs AzureWebJobsStorage (a connection string or __accountName)")
