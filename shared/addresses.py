@@ -39,6 +39,18 @@ def is_domain(text: str) -> bool:
     return _DOMAIN_RE.fullmatch(text) is not None
 
 
+# A display name that holds an address ('"ceo@contoso.com" <attacker@evil.example>') shows the
+# reader an address the mail does not come from.
+_NAME_SPOOF_RE = re.compile(r"[<>]|[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+def check_display_name(name: str) -> str:
+    check_single_line(name)
+    if _NAME_SPOOF_RE.search(name):
+        raise ValueError("a display name must not contain an email address or '<' '>'")
+    return name
+
+
 def check_single_line(text: str) -> str:
     """Reject text that would break a mail header line (CR/LF injection and look-alikes)."""
     if _LINE_BREAKING_RE.search(text):

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic.alias_generators import to_camel
 
-from .addresses import check_address, check_single_line
+from .addresses import check_address, check_display_name, check_single_line
 
 # Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
 MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
@@ -59,6 +59,7 @@ def _lower(value: Any) -> Any:
 
 Address = Annotated[StrictStr, AfterValidator(check_address)]
 SingleLine = Annotated[StrictStr, AfterValidator(check_single_line)]
+DisplayName = Annotated[StrictStr, AfterValidator(check_display_name)]
 HeaderName = Annotated[StrictStr, AfterValidator(_check_header_name)]
 Base64Content = Annotated[StrictStr, AfterValidator(_check_base64)]
 AttachmentName = Annotated[StrictStr, Field(max_length=255), AfterValidator(_check_attachment_name)]
@@ -80,16 +81,30 @@ class GraphModel(BaseModel):
 
 class EmailAddress(GraphModel):
     address: Address
-    name: SingleLine | None = None
+    name: DisplayName | None = None
 
 
 class Recipient(GraphModel):
     email_address: EmailAddress
 
 
+_SCRIPT_RE = re.compile(r"<\s*script", re.IGNORECASE)
+
+
+def has_script_element(html: str) -> bool:
+    return _SCRIPT_RE.search(html) is not None
+
+
 class ItemBody(GraphModel):
     content_type: BodyType
     content: StrictStr
+
+    @model_validator(mode="after")
+    def _no_script(self) -> ItemBody:
+        # Mail clients never run scripts, and filters score mails that carry them as phishing.
+        if self.content_type == "html" and has_script_element(self.content):
+            raise ValueError("an HTML body must not contain <script> elements")
+        return self
 
 
 class InternetMessageHeader(GraphModel):

@@ -78,9 +78,20 @@ def parse_hook_body(content_type: str, body: bytes) -> Any:
     )
 
 
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"to": "ops@contoso.com", "to": "x@evil.example"}: parsers disagree on which one wins, and a
+    # check made on one reading must hold for the other, so a repeated key is refused outright.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = next(key for index, key in enumerate(keys) if key in keys[:index])
+        raise InvalidJson(f"The key '{repeated[:64]}' appears twice in one object.")
+    return document
+
+
 def parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
     except UnicodeDecodeError as exc:
         raise InvalidJson(f"The body is not UTF-8 (byte {exc.start}).") from None
     except json.JSONDecodeError as exc:

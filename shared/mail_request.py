@@ -31,6 +31,7 @@ from .graph_message import (
     Address,
     AttachmentName,
     Base64Content,
+    DisplayName,
     EmailAddress,
     FileAttachment,
     HeaderName,
@@ -41,6 +42,7 @@ from .graph_message import (
     Recipient,
     SendMailRequest,
     SingleLine,
+    has_script_element,
 )
 from .problems import FieldError, Problem
 
@@ -76,7 +78,7 @@ class _Simple(BaseModel):
 
 class SimpleAddress(_Simple):
     address: Address
-    name: SingleLine | None = None
+    name: DisplayName | None = None
 
 
 AddressList = Annotated[list[Annotated[SimpleAddress, BeforeValidator(_address_object)]], BeforeValidator(_one_or_many)]
@@ -118,6 +120,8 @@ class SimpleMail(_Simple):
         errors = []
         if self.text is not None and self.html is not None:
             errors.append(FieldError("html", "give 'text' or 'html', not both"))
+        if self.html is not None and has_script_element(self.html):
+            errors.append(FieldError("html", "an HTML body must not contain <script> elements"))
         for index, attachment in enumerate(self.attachments):
             if (attachment.content_base64 is None) == (attachment.content is None):
                 errors.append(

@@ -1,0 +1,119 @@
+"""Hostile and broken requests: each gets a clear 4xx, the process never errors, and nothing is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.mail_endpoint import handle_mail
+from tests.conftest import RuntimeFactory
+from tests.fakes.graph import FakeGraph
+from tests.support import mail_request, response_json
+
+BASE = {"to": "ops@contoso.com", "subject": "ok"}
+TEN_MB = 10 * 1024 * 1024
+
+HOSTILE: dict[str, tuple[Any, int, str, str | None]] = {
+    # name: (body, status, code, field named in errors)
+    "CR/LF in subject": ({**BASE, "subject": "x\r\nBcc: all@contoso.com"}, 400, "invalid_payload", "subject"),
+    "LINE SEPARATOR in subject": ({**BASE, "subject": "x\u2028y"}, 400, "invalid_payload", "subject"),
+    "PARAGRAPH SEPARATOR in a name": (
+        {**BASE, "to": [{"address": "a@contoso.com", "name": "A\u2029B"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "NEL in a header value": ({**BASE, "headers": {"X-A": "1\u00852"}}, 400, "invalid_payload", "headers.X-A"),
+    "a header that is not x-": (
+        {**BASE, "headers": {"Reply-To": "x@evil.example"}},
+        400,
+        "invalid_payload",
+        "headers.Reply-To",
+    ),
+    "six headers": ({**BASE, "headers": {f"X-H{i}": "v" for i in range(6)}}, 400, "invalid_payload", "headers"),
+    "501 recipients": ({**BASE, "to": [f"u{i}@contoso.com" for i in range(501)]}, 400, "invalid_payload", "to"),
+    "deeply nested JSON": ('{"a":' * 50_000 + "1" + "}" * 50_000, 400, "invalid_json", None),
+    "invalid UTF-8": (b'{"to": "ops@contoso.com", "subject": "\xc3\x28"}', 400, "invalid_json", None),
+    "duplicate JSON keys": (
+        b'{"to": "ops@contoso.com", "to": "x@evil.example", "subject": "x"}',
+        400,
+        "invalid_json",
+        None,
+    ),
+    "html with a script": (
+        {**BASE, "html": "<p>hi</p><SCRIPT src=//evil.example/x.js></script>"},
+        400,
+        "invalid_payload",
+        "html",
+    ),
+    "Graph form html with a script": (
+        {
+            "message": {
+                "subject": "x",
+                "body": {"contentType": "HTML", "content": "< script>alert(1)</script>"},
+                "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            }
+        },
+        400,
+        "invalid_payload",
+        "message.body",
+    ),
+    "attachment name with a path": (
+        {**BASE, "attachments": [{"name": "..\\\\windows\\\\system32\\\\x.dll", "content": "x"}]},
+        400,
+        "invalid_payload",
+        "attachments[0].name",
+    ),
+    "display-name trick in an address": (
+        {**BASE, "to": '"ceo@contoso.com" <attacker@evil.example>'},
+        400,
+        "invalid_payload",
+        "to[0].address",
+    ),
+    "address in a display name": (
+        {**BASE, "to": [{"address": "attacker@evil.example", "name": "ceo@contoso.com"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "angle brackets in a display name": (
+        {**BASE, "replyTo": [{"address": "a@contoso.com", "name": "CEO <ceo@contoso.com>"}]},
+        400,
+        "invalid_payload",
+        "replyTo[0].name",
+    ),
+    "a 10 MB body": (b"{" + b" " * TEN_MB + b"}", 413, "body_too_large", None),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_input_is_a_clear_4xx_and_sends_nothing(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, case: str
+) -> None:
+    body, status, code, field = HOSTILE[case]
+    response = handle_mail(mail_request(body), mi_runtime())
+    assert response.status_code == status, response.get_body()[:300]
+    document = response_json(response)
+    assert document["code"] == code
+    if field is not None:
+        assert field in [error["field"] for error in document["errors"]], document["errors"]
+    assert graph.requests == []
+
+
+def test_a_10_mb_body_is_refused_before_it_is_parsed(
+    mi_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json as json_module
+
+    def must_not_parse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(json_module, "loads", must_not_parse)
+    response = handle_mail(mail_request(b"{" + b" " * TEN_MB + b"}"), mi_runtime())
+    assert response.status_code == 413
+
+
+def test_a_display_name_with_an_at_sign_but_no_address_is_fine(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    payload = {**BASE, "to": [{"address": "ops@contoso.com", "name": "Ops @ Contoso"}]}
+    assert handle_mail(mail_request(payload), mi_runtime()).status_code == 202
