@@ -31,9 +31,17 @@ class SignatureInvalid(Problem):
     title = "The webhook signature is missing or wrong"
 
 
+# Senders that cannot add an Authorization header of our choosing: Azure Monitor action groups
+# send none (or their own Entra token), and GitHub proves itself with its signature instead.
+def _bearer_token_applies(source: str, settings: Settings) -> bool:
+    if source == "azure-monitor":
+        return False
+    return not (source == "github" and settings.github_webhook_secret is not None)
+
+
 def verify_caller(source: str, headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
     """Raise a 401 Problem unless the caller proves what the settings require; nothing is sent then."""
-    if settings.hook_bearer_token is not None:
+    if settings.hook_bearer_token is not None and _bearer_token_applies(source, settings):
         scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not _equal(credentials.strip(), settings.hook_bearer_token):
             raise CallerUnauthorized(

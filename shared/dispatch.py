@@ -45,19 +45,23 @@ def header_key(value: str | None) -> str | None:
 
 
 def dispatch(runtime: Runtime, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
+    recipients = len(mail.request.message.recipients())
     if key is None:
+        runtime.recipient_budget.check(mail.mailbox, recipients)
         runtime.transport.send(mail, request_id)
-        return Dispatched("accepted", request_id)
-    claim = runtime.idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
-    if not claim.first:
-        log.info("duplicate of request %s: nothing sent", claim.request_id)
-        return Dispatched("duplicate", claim.request_id)
-    _send_claimed(runtime, mail, request_id, claim)
+    else:
+        claim = runtime.idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
+        if not claim.first:
+            log.info("duplicate of request %s: nothing sent", claim.request_id)
+            return Dispatched("duplicate", claim.request_id)
+        _send_claimed(runtime, mail, request_id, claim)
+    runtime.recipient_budget.record(mail.mailbox, recipients)
     return Dispatched("accepted", request_id)
 
 
 def _send_claimed(runtime: Runtime, mail: GraphSend, request_id: str, claim: Claim) -> None:
     try:
+        runtime.recipient_budget.check(mail.mailbox, len(mail.request.message.recipients()))
         runtime.transport.send(mail, request_id)
     except GraphTimeout:
         runtime.idempotency.complete(claim)

@@ -28,6 +28,12 @@ def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func
         "transport": runtime.transport.name,
         "auth": settings.auth_mode.value,
         "cloud": settings.cloud.name,
+        "delivery": settings.delivery.value,
+        # Per instance; no mailbox is named, this endpoint being anonymous.
+        "recipientBudget": {
+            "perMailboxPerDay": settings.daily_recipient_budget,
+            "highestUseLast24h": runtime.recipient_budget.highest_use(),
+        },
     }
     return _json(report, 200)
 

@@ -17,6 +17,7 @@ from .caller_auth import verify_caller
 from .dispatch import dispatch, header_key
 from .graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
 from .intake import parse_hook_body, read_body
+from .limits import caller_of
 from .logs import get_logger, request_context
 from .mail_request import MailDraft
 from .notification import Notification, Severity, Status
@@ -57,6 +58,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             if adapter is None:
                 raise UnknownSource(f"'{source[:40]}' is not a webhook source; use one of: {', '.join(SOURCES)}.")
             runtime = runtime or current_runtime()
+            runtime.rate_limiter.take(caller_of(req.headers, req.params))
             body = read_body(req)
             # Before the route lookup, so a caller without credentials cannot probe route names.
             verify_caller(source, req.headers, body, runtime.settings)

@@ -10,6 +10,7 @@ import azure.functions as func
 
 from .dispatch import dispatch, header_key
 from .intake import read_json
+from .limits import caller_of
 from .logs import get_logger, request_context
 from .mail_request import parse_mail_request
 from .problems import Problem, problem_response
@@ -23,6 +24,7 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
     with request_context(request_id):
         try:
             runtime = runtime or current_runtime()
+            runtime.rate_limiter.take(caller_of(req.headers, req.params))
             draft = parse_mail_request(read_json(req))
             mail = runtime.policy.approve(draft)
             key = header_key(req.headers.get("Idempotency-Key"))

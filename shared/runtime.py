@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from .idempotency import IdempotencyStore
 from .idempotency.memory import MemoryIdempotencyStore
 from .idempotency.table import TableIdempotencyStore
+from .limits import RateLimiter, RecipientBudget
 from .policy import MailPolicy
 from .problems import FieldError, Problem
 from .rendering import Renderer
@@ -46,6 +47,8 @@ class Runtime:
     queue: QueueTransport | None  # set in queue mode
     idempotency: IdempotencyStore
     renderer: Renderer
+    rate_limiter: RateLimiter
+    recipient_budget: RecipientBudget
 
 
 def new_http_session() -> requests.Session:
@@ -83,6 +86,8 @@ def build_runtime(settings: Settings) -> Runtime:
         queue=queue,
         idempotency=idempotency,
         renderer=renderer,
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        recipient_budget=RecipientBudget(settings.daily_recipient_budget),
     )
 
 

@@ -125,6 +125,9 @@ class Settings:
     storage: StorageConnection | None  # None: no storage (local runs): idempotency stays in-process
     idempotency_ttl_s: int
     repeating_dedup_ttl_s: int
+    rate_limit_per_minute: int  # per caller and instance; 0: off
+    rate_limit_burst: int
+    daily_recipient_budget: int  # per sender mailbox and instance, rolling 24 hours
     routes: dict[str, Route]  # always holds DEFAULT_ROUTE
     templates_dir: Path | None
     # Caller authentication on /api/hooks beyond the function key; None: not required.
@@ -192,6 +195,15 @@ class _Reader:
             self.fail(setting, f"must be one of {', '.join(choices)} (got '{value}')")
             return default
         return value
+
+    def count(self, setting: str, default: int, *, maximum: int, minimum: int = 0) -> int:
+        text = self.text(setting)
+        if text is None:
+            return default
+        if not text.isdigit() or not minimum <= int(text) <= maximum:
+            self.fail(setting, f"must be a whole number from {minimum} to {maximum}")
+            return default
+        return int(text)
 
     def seconds(self, setting: str, default: int, *, maximum: int) -> int:
         text = self.text(setting)
@@ -304,6 +316,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "MAIL_REPEATING_DEDUP_TTL_S", DEFAULT_REPEATING_DEDUP_TTL_S, maximum=idempotency_ttl_s
     )
 
+    rate_limit_per_minute = read.count("MAIL_RATE_LIMIT_PER_MINUTE", 300, maximum=100_000)
+    rate_limit_burst = read.count("MAIL_RATE_LIMIT_BURST", 100, maximum=100_000, minimum=1)
+    daily_recipient_budget = read.count("MAIL_DAILY_RECIPIENT_BUDGET", 8000, maximum=10_000, minimum=1)
+
     routes = _read_routes(read, default_to)
     templates_setting = read.text("MAIL_TEMPLATES_DIR")
     templates_dir = Path(templates_setting) if templates_setting else None
@@ -332,6 +348,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         storage=storage,
         idempotency_ttl_s=idempotency_ttl_s,
         repeating_dedup_ttl_s=repeating_dedup_ttl_s,
+        rate_limit_per_minute=rate_limit_per_minute,
+        rate_limit_burst=rate_limit_burst,
+        daily_recipient_budget=daily_recipient_budget,
         routes=routes,
         templates_dir=templates_dir,
         hook_bearer_token=read.text("HOOK_BEARER_TOKEN"),

@@ -16,8 +16,12 @@ SENDER = "bridge@contoso.com"
 
 
 def settings_from(**values: str) -> Settings:
-    """Settings as the app reads them, from environment-style strings (MAIL_SENDER preset)."""
-    return load_settings({"MAIL_SENDER": SENDER, **values})
+    """Settings as the app reads them, from environment-style strings (MAIL_SENDER preset).
+
+    The per-caller rate limit is off unless a test sets it: most tests send faster than any
+    sensible limit on purpose, and tests/test_limits.py tests the limit itself.
+    """
+    return load_settings({"MAIL_SENDER": SENDER, "MAIL_RATE_LIMIT_PER_MINUTE": "0", **values})
 
 
 def reference_example(number: int) -> str:

@@ -64,6 +64,8 @@ def test_health_reports_transport_auth_and_cloud_only(environment: pytest.Monkey
         "transport": "outbox",
         "auth": "managed_identity",
         "cloud": "usgov",
+        "delivery": "direct",
+        "recipientBudget": {"perMailboxPerDay": 8000, "highestUseLast24h": 0},
     }
 
 
