@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.azurite import running_azurite
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
+from tests.infra_tools import run_checkov
 from tests.support import settings_from
 
 TENANT = "contoso-tenant-id"
@@ -55,6 +57,12 @@ def azurite() -> Iterator[str]:
     """A connection string to an Azurite started for this test session."""
     with running_azurite() as connection_string:
         yield connection_string
+
+
+@pytest.fixture(scope="session")
+def checkov_report() -> dict[str, Any]:
+    """One checkov run over infra/ for the whole session (infra and integration tests share it)."""
+    return run_checkov()
 
 
 RuntimeFactory = Callable[..., Runtime]

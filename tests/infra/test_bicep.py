@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pycep import BicepParser
 from shared.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
 from shared.settings import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
 from shared.transports.queue import bodies_container, poison_queue
+from tests.infra_tools import find_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
@@ -794,34 +794,6 @@ def test_abbreviations_cover_what_main_uses(trees: dict[str, dict[str, Any]]) ->
 
 
 # ---- checkov ------------------------------------------------------------------
-
-
-def find_tool(name: str, env_var: str) -> str:
-    """Path of a dev tool: $ENV_VAR, then .venv-infra/bin, then PATH. Fails (never skips) if absent."""
-    candidates = [os.environ.get(env_var, ""), str(INFRA_VENV_BIN / name), shutil.which(name) or ""]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    pytest.fail(f"{name} not found: pip install -r requirements-infra.txt into .venv-infra (or set {env_var})")
-
-
-@pytest.fixture(scope="session")
-def checkov_report() -> dict[str, Any]:
-    checkov = find_tool("checkov", "CHECKOV")
-    completed = subprocess.run(
-        [checkov, "--directory", str(INFRA_DIR), "--framework", "bicep", "--skip-download", "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    try:
-        report = json.loads(completed.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"checkov printed no JSON (exit {completed.returncode}):\n{completed.stderr[-3000:]}")
-    if isinstance(report, list):  # one entry per framework when there are several
-        report = next(entry for entry in report if entry.get("check_type") == "bicep")
-    return cast(dict[str, Any], report)
 
 
 def test_checkov_parsed_every_bicep_file(checkov_report: dict[str, Any]) -> None:
