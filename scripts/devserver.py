@@ -341,7 +341,9 @@ class FunctionRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+        # The query string can hold a function key (?code=...): the access log shows the path only.
+        line = (format % args).replace(self.path, urlsplit(self.path).path) if self.path else format % args
+        log.info("%s %s", self.address_string(), line)
 
 
 def serve(host: str, port: int, settings_file: Path) -> None:
