@@ -70,6 +70,21 @@ param mailIdempotencyTtlSeconds int = 86400
 @maxValue(604800)
 param mailRepeatingDedupTtlSeconds int = 900
 
+@description('MAIL_RATE_LIMIT_PER_MINUTE: requests per caller and instance per minute before 429; 0 turns the limit off.')
+@minValue(0)
+@maxValue(100000)
+param mailRateLimitPerMinute int = 300
+
+@description('MAIL_RATE_LIMIT_BURST: requests a caller may send at once before the per-minute rate applies.')
+@minValue(1)
+@maxValue(100000)
+param mailRateLimitBurst int = 100
+
+@description('MAIL_DAILY_RECIPIENT_BUDGET: recipients per sender mailbox and instance per rolling 24 hours; Exchange stops at 10,000.')
+@minValue(1)
+@maxValue(10000)
+param mailDailyRecipientBudget int = 8000
+
 // ---- Microsoft Graph ----
 
 @description('GRAPH_CLOUD: national cloud of the Microsoft 365 tenant.')
@@ -275,6 +290,9 @@ module api 'app/api.bicep' = {
     mailQueueName: storage.outputs.mailQueueName
     mailIdempotencyTtlSeconds: mailIdempotencyTtlSeconds
     mailRepeatingDedupTtlSeconds: mailRepeatingDedupTtlSeconds
+    mailRateLimitPerMinute: mailRateLimitPerMinute
+    mailRateLimitBurst: mailRateLimitBurst
+    mailDailyRecipientBudget: mailDailyRecipientBudget
     graphCloud: graphCloud
     graphBaseUrl: graphBaseUrl
     azureAuthorityHost: azureAuthorityHost

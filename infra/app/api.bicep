@@ -77,6 +77,18 @@ param mailIdempotencyTtlSeconds int = 86400
 @maxValue(604800)
 param mailRepeatingDedupTtlSeconds int = 900
 
+@minValue(0)
+@maxValue(100000)
+param mailRateLimitPerMinute int = 300
+
+@minValue(1)
+@maxValue(100000)
+param mailRateLimitBurst int = 100
+
+@minValue(1)
+@maxValue(10000)
+param mailDailyRecipientBudget int = 8000
+
 @allowed([
   'global'
   'usgov'
@@ -231,6 +243,18 @@ var deliverySettings = [
   {
     name: 'MAIL_REPEATING_DEDUP_TTL_S'
     value: string(mailRepeatingDedupTtlSeconds)
+  }
+  {
+    name: 'MAIL_RATE_LIMIT_PER_MINUTE'
+    value: string(mailRateLimitPerMinute)
+  }
+  {
+    name: 'MAIL_RATE_LIMIT_BURST'
+    value: string(mailRateLimitBurst)
+  }
+  {
+    name: 'MAIL_DAILY_RECIPIENT_BUDGET'
+    value: string(mailDailyRecipientBudget)
   }
 ]
 
