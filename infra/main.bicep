@@ -127,6 +127,9 @@ param mailRoutes object = {}
 @description('MAIL_TEMPLATES_DIR: folder of Jinja2 templates deployed with the app that replace the built-in ones; empty: built-in templates.')
 param mailTemplatesDir string = ''
 
+@description('AZURE_MONITOR_WEBHOOK_AUDIENCE: aud values (comma list: client id, Application ID URI) of the Entra token Azure Monitor secure webhooks send; empty: no token required.')
+param azureMonitorWebhookAudience string = ''
+
 // The three secrets below go to Key Vault, never to app settings. Empty (the
 // default, so azd and `az deployment` need no value): that check is off.
 
@@ -301,6 +304,7 @@ module api 'app/api.bicep' = {
     graphClientSecretUri: useClientSecret ? keyVault.outputs.graphClientSecretUri : ''
     mailRoutes: mailRoutes
     mailTemplatesDir: mailTemplatesDir
+    azureMonitorWebhookAudience: azureMonitorWebhookAudience
     hookBearerTokenUri: hasHookBearerToken ? keyVault.outputs.hookBearerTokenUri : ''
     githubWebhookSecretUri: hasGithubWebhookSecret ? keyVault.outputs.githubWebhookSecretUri : ''
     grafanaWebhookSecretUri: hasGrafanaWebhookSecret ? keyVault.outputs.grafanaWebhookSecretUri : ''

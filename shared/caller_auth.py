@@ -9,9 +9,13 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .problems import Problem
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .entra_webhook_auth import EntraWebhookVerifier
 
 # Grafana signs "<timestamp>:<body>" when its contact point names a timestamp header (it has no
 # default name: GRAFANA_WEBHOOK_TIMESTAMP_HEADER says which); older deliveries are refused so a
@@ -39,8 +43,22 @@ def _bearer_token_applies(source: str, settings: Settings) -> bool:
     return not (source == "github" and settings.github_webhook_secret is not None)
 
 
-def verify_caller(source: str, headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
-    """Raise a 401 Problem unless the caller proves what the settings require; nothing is sent then."""
+def verify_caller(
+    source: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    settings: Settings,
+    entra_webhook_verifier: EntraWebhookVerifier | None = None,
+) -> None:
+    """Raise a 401 Problem unless the caller proves what the settings require; nothing is sent then.
+
+    ``entra_webhook_verifier`` (the Runtime's) checks Azure Monitor's Entra token; it may also
+    raise a 503 when Entra's signing keys cannot be fetched, which action groups retry.
+    """
+    if source == "azure-monitor" and settings.azure_monitor_webhook_audiences:
+        if entra_webhook_verifier is None:  # fail closed: the setting asks for a check nobody would make
+            raise CallerUnauthorized("AZURE_MONITOR_WEBHOOK_AUDIENCE is set but no Entra token verifier was built.")
+        entra_webhook_verifier.verify(headers.get("Authorization"))
     if settings.hook_bearer_token is not None and _bearer_token_applies(source, settings):
         scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not _equal(credentials.strip(), settings.hook_bearer_token):

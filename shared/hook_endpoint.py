@@ -61,7 +61,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             runtime.rate_limiter.take(caller_of(req.headers, req.params))
             body = read_body(req)
             # Before the route lookup, so a caller without credentials cannot probe route names.
-            verify_caller(source, req.headers, body, runtime.settings)
+            verify_caller(source, req.headers, body, runtime.settings, runtime.entra_webhook_verifier)
             route_name = req.params.get("route") or DEFAULT_ROUTE
             route = runtime.settings.routes.get(route_name)
             if route is None:

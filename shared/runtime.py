@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,6 +28,9 @@ from .transports import Transport
 from .transports.graph import GraphTransport
 from .transports.outbox import OutboxTransport
 from .transports.queue import QueueTransport
+
+if TYPE_CHECKING:
+    from .entra_webhook_auth import EntraWebhookVerifier
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -49,6 +53,9 @@ class Runtime:
     renderer: Renderer
     rate_limiter: RateLimiter
     recipient_budget: RecipientBudget
+    # Checks /api/hooks/azure-monitor's Entra token when AZURE_MONITOR_WEBHOOK_AUDIENCE is set; its
+    # signing-key cache lives as long as the process.
+    entra_webhook_verifier: EntraWebhookVerifier | None = None
 
 
 def new_http_session() -> requests.Session:
@@ -78,6 +85,17 @@ def build_runtime(settings: Settings) -> Runtime:
         problems = renderer.check(custom)
         if problems:
             raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
+    entra_webhook_verifier = None
+    if settings.azure_monitor_webhook_audiences and settings.tenant_id is not None:
+        # Imported here: PyJWT and its crypto cost ~130 ms of cold start that only this feature needs.
+        from .entra_webhook_auth import EntraWebhookVerifier
+
+        entra_webhook_verifier = EntraWebhookVerifier(
+            audience=settings.azure_monitor_webhook_audiences,
+            tenant_id=settings.tenant_id,
+            authority_host=settings.authority_host,
+            session=session,
+        )
     return Runtime(
         settings=settings,
         policy=MailPolicy(settings),
@@ -88,6 +106,7 @@ def build_runtime(settings: Settings) -> Runtime:
         renderer=renderer,
         rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         recipient_budget=RecipientBudget(settings.daily_recipient_budget),
+        entra_webhook_verifier=entra_webhook_verifier,
     )
 
 

@@ -11,6 +11,7 @@ import enum
 import ipaddress
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,8 @@ class Settings:
     github_webhook_secret: str | None = field(repr=False)
     grafana_webhook_secret: str | None = field(repr=False)
     grafana_timestamp_header: str | None  # the header Grafana's contact point puts its timestamp in
+    # The aud values an Azure Monitor secure webhook's Entra token may carry; empty: no token required.
+    azure_monitor_webhook_audiences: tuple[str, ...]
 
     @property
     def token_audience(self) -> str:
@@ -357,6 +360,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         github_webhook_secret=read.text("GITHUB_WEBHOOK_SECRET"),
         grafana_webhook_secret=read.text("GRAFANA_WEBHOOK_SECRET"),
         grafana_timestamp_header=read.text("GRAFANA_WEBHOOK_TIMESTAMP_HEADER"),
+        azure_monitor_webhook_audiences=_read_monitor_audiences(read, tenant_id),
     )
     for address in default_to:
         if not settings.recipient_domain_allowed(address):
@@ -373,6 +377,25 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+def _read_monitor_audiences(read: _Reader, tenant_id: str | None) -> tuple[str, ...]:
+    """AZURE_MONITOR_WEBHOOK_AUDIENCE: comma-separated ``aud`` values of the action group's Entra token.
+
+    A v2.0 token (what Azure Monitor asks the app registration for) names the app's client id, a
+    v1.0 token its Application ID URI: list both when unsure. Tokens name their tenant by GUID.
+    """
+    setting = read.text("AZURE_MONITOR_WEBHOOK_AUDIENCE") or ""
+    audiences = tuple(audience.strip() for audience in setting.split(",") if audience.strip())
+    if audiences:
+        try:
+            uuid.UUID(tenant_id or "")
+        except ValueError:
+            read.fail(
+                "AZURE_TENANT_ID",
+                "AZURE_MONITOR_WEBHOOK_AUDIENCE needs the directory (tenant) GUID here, not a domain name",
+            )
+    return audiences
 
 
 def _read_routes(read: _Reader, default_to: tuple[str, ...]) -> dict[str, Route]:

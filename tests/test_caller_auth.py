@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ import pytest
 
 from shared.caller_auth import SignatureInvalid, verify_github_signature
 from shared.hook_endpoint import handle_hook
+from shared.settings import SettingsError
 from shared.sources import SOURCES
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import DATA, hook_request, response_json
+from tests.fakes.jwks import FakeEntraKeys, action_group_claims
+from tests.support import DATA, hook_request, response_json, settings_from
 
 # "Testing the webhook payload validation", GitHub Docs, Validating webhook deliveries.
 TEST_VECTOR_SECRET = "It's a Secret to Everybody"
@@ -311,3 +314,73 @@ def test_an_unauthenticated_caller_cannot_probe_route_names(mi_runtime: RuntimeF
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
     response = handle_hook(hook_request("github", b"{}", route="no-such-route", headers=github_headers()), runtime)
     assert response.status_code == 401
+
+
+# --- Azure Monitor secure webhooks: the action group's Entra ID token ---------------------------
+
+MONITOR_TENANT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+MONITOR_CLIENT_ID = "c0ffee00-1234-4abc-8def-000000000001"
+
+
+@pytest.fixture
+def entra_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEntraKeys]:
+    with FakeEntraKeys(MONITOR_TENANT, cert_dir=tmp_path / "entra-keys-tls") as fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+        yield fake
+
+
+def test_an_azure_monitor_secure_webhook_needs_its_entra_token(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, entra_keys: FakeEntraKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = {
+        "MAIL_DEFAULT_TO": "oncall@contoso.com",
+        "HOOK_BEARER_TOKEN": TOKEN,  # the Entra token replaces it on this source
+        "AZURE_MONITOR_WEBHOOK_AUDIENCE": f"{MONITOR_CLIENT_ID}, api://mailhook",
+        "AZURE_TENANT_ID": MONITOR_TENANT,
+        "AZURE_AUTHORITY_HOST": entra_keys.authority_host,
+    }
+    runtime = mi_runtime(**settings)
+    alert = (DATA / "azure-monitor" / "metric-static-fired.json").read_bytes()
+    claims = action_group_claims(tenant=MONITOR_TENANT, audience=MONITOR_CLIENT_ID, issuer=entra_keys.v2_issuer)
+    token = entra_keys.sign(claims)
+
+    def post(**headers: str) -> Any:
+        return handle_hook(hook_request("azure-monitor", alert, headers=headers), runtime)
+
+    missing = post()
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="mailhook"'
+    assert response_json(missing)["code"] == "token_invalid"
+    no_role = post(Authorization="Bearer " + entra_keys.sign({**claims, "roles": []}))
+    assert no_role.status_code == 401
+    assert "ActionGroupsSecureWebhook" in response_json(no_role)["detail"]
+    assert post(Authorization=f"Bearer {TOKEN}").status_code == 401  # the hook token is no Entra token
+    assert graph.sent == []
+
+    assert post(Authorization=f"Bearer {token}").status_code == 202
+    assert len(graph.sent) == 1
+    assert entra_keys.key_request_count == 1  # one verifier per process: the keys stay cached
+    assert token not in caplog.text
+
+    forged = entra_keys.sign(claims, key=entra_keys.new_key(publish=False))
+    assert post(Authorization=f"Bearer {forged}").status_code == 401
+    assert entra_keys.key_request_count == 1  # an unknown kid refetches at most every 5 minutes
+
+    entra_keys.enqueue(500)  # another process, whose first key fetch finds Entra down
+    other_process = mi_runtime(**settings)
+    request = hook_request("azure-monitor", alert, headers={"Authorization": f"Bearer {token}"})
+    unavailable = handle_hook(request, other_process)
+    assert unavailable.status_code == 503  # action groups retry a 503, never a 401
+    assert response_json(unavailable)["code"] == "signing_keys_unavailable"
+    assert unavailable.headers["Retry-After"] == "10"
+    assert len(graph.sent) == 1
+
+
+def test_azure_monitor_webhook_audience_needs_the_tenant_guid() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_from(AZURE_MONITOR_WEBHOOK_AUDIENCE="api://mailhook", AZURE_TENANT_ID="contoso.onmicrosoft.com")
+    assert [p.setting for p in caught.value.problems] == ["AZURE_TENANT_ID"]
+    with pytest.raises(SettingsError):
+        settings_from(AZURE_MONITOR_WEBHOOK_AUDIENCE="api://mailhook")
+    assert settings_from().azure_monitor_webhook_audiences == ()

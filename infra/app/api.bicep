@@ -118,6 +118,8 @@ param mailRoutes object = {}
 @description('Folder of Jinja2 templates in the deployed app (MAIL_TEMPLATES_DIR); empty: built-in templates.')
 param mailTemplatesDir string = ''
 
+param azureMonitorWebhookAudience string = ''
+
 @description('Version-less Key Vault URI of HOOK_BEARER_TOKEN; empty: no bearer token required.')
 param hookBearerTokenUri string = ''
 
@@ -296,6 +298,13 @@ var templatesDirSetting = empty(mailTemplatesDir) ? [] : [
   }
 ]
 
+var azureMonitorAudienceSetting = empty(azureMonitorWebhookAudience) ? [] : [
+  {
+    name: 'AZURE_MONITOR_WEBHOOK_AUDIENCE'
+    value: azureMonitorWebhookAudience
+  }
+]
+
 var hookBearerTokenSetting = empty(hookBearerTokenUri) ? [] : [
   {
     name: 'HOOK_BEARER_TOKEN'
@@ -325,7 +334,7 @@ var grafanaTimestampHeaderSetting = empty(grafanaWebhookTimestampHeader) ? [] : 
 ]
 
 // One line: pycep 0.5.1 does not parse function arguments over several lines.
-var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, deliverySettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting, routesSetting, templatesDirSetting, hookBearerTokenSetting, githubWebhookSecretSetting, grafanaWebhookSecretSetting, grafanaTimestampHeaderSetting)
+var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, deliverySettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting, routesSetting, templatesDirSetting, azureMonitorAudienceSetting, hookBearerTokenSetting, githubWebhookSecretSetting, grafanaWebhookSecretSetting, grafanaTimestampHeaderSetting)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is offered in a subset of regions only and needs ZRS storage; a mail bridge retried by its webhook senders does not need it by default
