@@ -6,13 +6,14 @@ mailboxes, not the allow-lists, not the credentials — only the transport, auth
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import azure.functions as func
 
-from .problems import Problem
+from .problems import PROBLEM_CONTENT_TYPE, Problem, json_response
 from .runtime import Runtime, current_runtime
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func.HttpResponse:
@@ -21,7 +22,7 @@ def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func
     except Problem as problem:
         document = problem.to_document(request_id=None)
         document["health"] = "misconfigured"
-        return _json(document, problem.status, mimetype="application/problem+json")
+        return json_response(document, problem.status, mimetype=PROBLEM_CONTENT_TYPE, headers=NO_STORE)
     settings = runtime.settings
     report: dict[str, Any] = {
         "health": "ok",
@@ -35,14 +36,4 @@ def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func
             "highestUseLast24h": runtime.recipient_budget.highest_use(),
         },
     }
-    return _json(report, 200)
-
-
-def _json(document: dict[str, Any], status: int, *, mimetype: str = "application/json") -> func.HttpResponse:
-    return func.HttpResponse(
-        body=json.dumps(document),
-        status_code=status,
-        mimetype=mimetype,
-        headers={"Cache-Control": "no-store"},
-        charset="utf-8",
-    )
+    return json_response(report, 200, headers=NO_STORE)

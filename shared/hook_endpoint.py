@@ -6,8 +6,6 @@ transport. Recipients come from the route only; a webhook caller can never choos
 
 from __future__ import annotations
 
-import json
-import logging
 import uuid
 from typing import Any
 
@@ -21,7 +19,7 @@ from .limits import caller_of
 from .logs import get_logger, request_context
 from .mail_request import MailDraft
 from .notification import Notification, Severity, Status
-from .problems import Problem, problem_response
+from .problems import Problem, answer_problem, json_response
 from .rendering import RenderedMail
 from .routes import DEFAULT_ROUTE, Route
 from .runtime import Runtime, current_runtime
@@ -74,7 +72,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
                 outcome = Skip(f"route '{route_name}' does not send resolved notifications")
             if isinstance(outcome, Skip):
                 log.info("%s delivery not mailed: %s", source, outcome.reason)
-                return _json(
+                return json_response(
                     {"status": outcome.status, "reason": outcome.reason, "requestId": request_id},
                     outcome.http_status,
                     request_id,
@@ -90,16 +88,12 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
                 runtime, mail, request_id, key=f"hooks/{source}/{route_name}:{key}" if key else None, ttl_s=ttl_s
             )
         except Problem as problem:
-            log.log(
-                logging.WARNING if problem.status < 500 else logging.ERROR,
-                "answered %d %s: %s", problem.status, problem.code, problem.detail,
-            )  # fmt: skip
-            return problem_response(problem, request_id)
+            return answer_problem(problem, request_id, log)
         log.info(
             "accepted %s %s on route %s: %d recipient(s) via %s",
             source, outcome.status, route_name, len(mail.request.message.recipients()), runtime.transport.name,
         )  # fmt: skip
-        return _json({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
+        return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
 
 
 def _draft(notification: Notification, route: Route, route_name: str, runtime: Runtime) -> MailDraft:
@@ -128,13 +122,3 @@ def _draft(notification: Notification, route: Route, route_name: str, runtime: R
 
 def _recipients(addresses: list[Any]) -> list[Recipient] | None:
     return [Recipient(email_address=EmailAddress(address=a.address, name=a.name)) for a in addresses] or None
-
-
-def _json(document: dict[str, Any], status: int, request_id: str) -> func.HttpResponse:
-    return func.HttpResponse(
-        body=json.dumps(document),
-        status_code=status,
-        headers={"X-Request-Id": request_id},
-        mimetype="application/json",
-        charset="utf-8",
-    )

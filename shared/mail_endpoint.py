@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import uuid
 
 import azure.functions as func
@@ -13,7 +11,7 @@ from .intake import read_json
 from .limits import caller_of
 from .logs import get_logger, request_context
 from .mail_request import parse_mail_request
-from .problems import Problem, problem_response
+from .problems import Problem, answer_problem, json_response
 from .runtime import Runtime, current_runtime
 
 log = get_logger(__name__)
@@ -32,19 +30,9 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
                 runtime, mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.idempotency_ttl_s
             )
         except Problem as problem:
-            log.log(
-                logging.WARNING if problem.status < 500 else logging.ERROR,
-                "answered %d %s: %s", problem.status, problem.code, problem.detail,
-            )  # fmt: skip
-            return problem_response(problem, request_id)
+            return answer_problem(problem, request_id, log)
         log.info(
             "accepted: %d recipient(s) from %s via %s (%d bytes)",
             len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
         )  # fmt: skip
-        return func.HttpResponse(
-            body=json.dumps({"status": dispatched.status, "requestId": dispatched.request_id}),
-            status_code=202,
-            headers={"X-Request-Id": request_id},
-            mimetype="application/json",
-            charset="utf-8",
-        )
+        return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)

@@ -107,7 +107,12 @@ def duration_text(start: object, end: object = None) -> str:
     if not isinstance(start, dt.datetime):
         return ""
     finish = end if isinstance(end, dt.datetime) else dt.datetime.now(dt.UTC)
-    seconds = max(0, int((finish - start).total_seconds()))
+    return elapsed_text(finish - start)
+
+
+def elapsed_text(elapsed: dt.timedelta) -> str:
+    """A span of time as a person says it: '2 d 3 h', '4 min 12 s', '42 s'."""
+    seconds = max(0, int(elapsed.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)

@@ -7,6 +7,7 @@ status and a stable ``code``. This module only knows how to turn one into a resp
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -60,14 +61,34 @@ class Problem(Exception):
         return document
 
 
-def problem_response(problem: Problem, request_id: str | None) -> func.HttpResponse:
-    headers = dict(problem.headers)
+def json_response(
+    document: Mapping[str, Any],
+    status: int,
+    request_id: str | None = None,
+    *,
+    mimetype: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> func.HttpResponse:
+    all_headers = dict(headers or {})
     if request_id:
-        headers["X-Request-Id"] = request_id
+        all_headers["X-Request-Id"] = request_id
     return func.HttpResponse(
-        body=json.dumps(problem.to_document(request_id)),
-        status_code=problem.status,
-        headers=headers,
+        body=json.dumps(document), status_code=status, headers=all_headers, mimetype=mimetype, charset="utf-8"
+    )
+
+
+def answer_problem(problem: Problem, request_id: str, log: logging.Logger) -> func.HttpResponse:
+    """Log a failure (a warning for the caller's, an error for ours) and answer it."""
+    level = logging.WARNING if problem.status < 500 else logging.ERROR
+    log.log(level, "answered %d %s: %s", problem.status, problem.code, problem.detail)
+    return problem_response(problem, request_id)
+
+
+def problem_response(problem: Problem, request_id: str | None) -> func.HttpResponse:
+    return json_response(
+        problem.to_document(request_id),
+        problem.status,
+        request_id,
         mimetype=PROBLEM_CONTENT_TYPE,
-        charset="utf-8",
+        headers=problem.headers,
     )

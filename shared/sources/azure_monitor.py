@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal
 
-from ..notification import Alert, Link, Notification, Severity, Status, time_text
+from ..notification import Alert, Link, Notification, Severity, Status, elapsed_text, time_text
 from .base import HookRequest, parse_time, require_object, text_of
 
 COMMON_SCHEMA_ID = "azuremonitorcommonalertschema"  # compared lower-cased
@@ -171,7 +171,7 @@ def _common_schema(source: str, data: dict[str, Any]) -> Notification:
     if status is Status.RESOLVED:
         add("Resolved", _when(resolved_at) or essentials.get("resolvedDateTime"))
         if fired_at and resolved_at:
-            add("Duration", _duration_text(resolved_at - fired_at))
+            add("Duration", elapsed_text(resolved_at - fired_at))
     if reading.headline and description:
         add("Rule description", description)  # the event's own title leads instead
     # The activity log repeats the target's id (authorization.scope, properties.entity); once is enough.
@@ -847,17 +847,3 @@ def _iso_duration_text(value: Any) -> str | None:
     parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
     parts.append(f"{seconds} s" if seconds else "")
     return " ".join(p for p in parts if p)
-
-
-def _duration_text(elapsed: dt.timedelta) -> str:
-    seconds = max(0, int(elapsed.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"

@@ -1,0 +1,358 @@
+"""GET /api/openapi.json: the OpenAPI 3.1 contract of /api/mail, /api/hooks/{source} and /api/health.
+
+The request schemas are generated from the pydantic models that validate the requests
+(SendMailRequest and SimpleMail), so the contract cannot drift from the code. The document is built
+on the first request, not at import (cold starts stay cheap), and once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from . import graph_message, mail_request
+from .dispatch import MAX_IDEMPOTENCY_KEY_CHARS
+from .graph_message import SendMailRequest
+from .mail_request import SimpleMail
+from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
+from .sources import SOURCES
+
+OPENAPI_VERSION = "3.1.0"
+# host.json: extensions.http.routePrefix.
+ROUTE_PREFIX = "/api"
+# The contract changes only with a deploy; clients and proxies may keep it for an hour.
+CACHE_CONTROL = "public, max-age=3600"
+SCHEMAS_REF = "#/components/schemas/"
+
+
+def handle_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(
+        body=openapi_json(),
+        status_code=200,
+        headers={"Cache-Control": CACHE_CONTROL},
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+@functools.cache
+def openapi_json() -> bytes:
+    return json.dumps(openapi_document(), indent=1).encode()
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Mailhook",
+            "version": "1",
+            "summary": "Webhooks in, Microsoft Graph email out.",
+            "description": (
+                "Errors are RFC 9457 problem documents with a stable `code`; the README's error table "
+                "lists every code and what it means."
+            ),
+        },
+        "paths": {
+            f"{ROUTE_PREFIX}/mail": {"post": _mail_operation()},
+            f"{ROUTE_PREFIX}/hooks/{{source}}": {"post": _hook_operation()},
+            f"{ROUTE_PREFIX}/health": {"get": _health_operation()},
+        },
+        "components": {
+            "schemas": {**_request_schemas(), **_RESPONSE_SCHEMAS},
+            "securitySchemes": _SECURITY_SCHEMES,
+        },
+    }
+
+
+# --- Request schemas: pydantic's, from the validating models ---------------------------------------
+
+
+def _one_item_or_list(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
+    list_schema: Any = schema["schema"]
+    item = generator.generate_inner(list_schema["items_schema"])
+    item_choices = item["anyOf"] if set(item) == {"anyOf"} else [item]
+    return {"anyOf": [*item_choices, generator.generate_inner(list_schema)]}
+
+
+def _address_or_object(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
+    address = {"type": "string", "description": "an email address"}
+    return {"anyOf": [address, generator.generate_inner(schema["schema"])]}
+
+
+def _any_case(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
+    literal: Any = schema["schema"]
+    words = [str(word) for word in literal["expected"]]
+    # JSON Schema patterns are ECMA-262 regexes, which have no inline (?i) flag.
+    alternatives = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in words)
+    return {
+        "type": "string",
+        "pattern": f"^(?:{alternatives})$",
+        "description": f"one of {', '.join(words)}, in any case",
+    }
+
+
+# pydantic describes a before-validator by the type it produces; these accept more than that, and the
+# contract must say so (the README's `"to": ["a@contoso.com", {...}]`, Graph's own `"Text"`).
+# A validator that declares `json_schema_input_type` needs no entry here.
+_BEFORE_VALIDATOR_INPUTS: dict[
+    Callable[..., Any], Callable[[GenerateJsonSchema, core_schema.BeforeValidatorFunctionSchema], Any]
+] = {
+    mail_request._one_or_many: _one_item_or_list,
+    mail_request._address_object: _address_or_object,
+    graph_message._lower: _any_case,
+}
+
+
+class RequestSchemaGenerator(GenerateJsonSchema):
+    """pydantic's JSON Schema generator, describing what a caller may send rather than what it becomes."""
+
+    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
+        describe = _BEFORE_VALIDATOR_INPUTS.get(schema["function"]["function"])
+        if describe is None or schema.get("json_schema_input_schema"):
+            return super().function_before_schema(schema)
+        described: JsonSchemaValue = describe(self, schema)
+        return described
+
+    def bool_schema(self, schema: core_schema.BoolSchema) -> JsonSchemaValue:
+        if schema.get("strict"):
+            return super().bool_schema(schema)
+        # Lax booleans: Graph's own sendMail example sends "saveToSentItems": "false".
+        return {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False  # "Torecipients" and the like: pydantic's titles from field names say nothing
+
+
+def _request_schemas() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(SendMailRequest, "validation"), (SimpleMail, "validation")],
+        by_alias=True,
+        ref_template=SCHEMAS_REF + "{model}",
+        schema_generator=RequestSchemaGenerator,
+    )
+    schemas: dict[str, Any] = definitions["$defs"]
+    schemas["SendMailRequest"]["description"] = (
+        "Graph's own sendMail body, as on its reference page; recognised by its top-level `message`."
+    )
+    schemas["SimpleMail"]["description"] = (
+        "The simplified payload. Recipients: `to`, `cc` and `bcc` together at most 500, duplicates dropped; "
+        "without any, MAIL_DEFAULT_TO. `text` or `html`, not both. Header names `X-…`."
+    )
+    return schemas
+
+
+# --- Responses ------------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": SCHEMAS_REF + name}
+
+
+_RESPONSE_SCHEMAS: dict[str, Any] = {
+    "Accepted": {
+        "type": "object",
+        "description": "Sent (or queued); `duplicate`: an earlier request with the same key did, and its id is given.",
+        "required": ["status", "requestId"],
+        "properties": {
+            "status": {"type": "string", "enum": ["accepted", "duplicate"]},
+            "requestId": {"type": "string"},
+        },
+    },
+    "NotMailed": {
+        "type": "object",
+        "description": "A delivery understood and not mailed: an event the route does not mail, or GitHub's ping.",
+        "required": ["status", "reason", "requestId"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ignored", "pong"]},
+            "reason": {"type": "string"},
+            "requestId": {"type": "string"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "description": "The transport, auth mode and cloud in use; never a secret, mailbox or allow-list.",
+        "required": ["health"],
+        "properties": {"health": {"const": "ok"}, "transport": {"type": "string"}, "auth": {"type": "string"}},
+    },
+    "FieldError": {
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "pattern": f"^{PROBLEM_TYPE_PREFIX}[a-z_]+$"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "pattern": "^[a-z_]+$", "description": "stable; see the README's error table"},
+            "requestId": {"type": "string"},
+            "errors": {"type": "array", "items": _ref("FieldError")},
+            "graphStatus": {"type": "integer", "description": "the status Graph answered"},
+            "graphError": {"type": "string", "description": "Graph's `error.code`"},
+            "graphRequestId": {"type": "string", "description": "Graph's `request-id`, for Microsoft support"},
+            "identityError": {"type": "string", "description": "the identity provider's `error`"},
+            "health": {"const": "misconfigured"},
+        },
+        "additionalProperties": True,
+    },
+}
+
+_HEADERS: dict[str, Any] = {
+    "X-Request-Id": {
+        "description": "This request's id: in the body, in every log line and as Graph's client-request-id.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}},
+}
+
+# What each problem status means; the `code` in the body says which case it is.
+_PROBLEMS = {
+    400: "The body is not JSON, a field is wrong (`errors` names each), or the Idempotency-Key is unusable.",
+    401: "The function key is missing or wrong (the Functions host answers, without a body), or a webhook's "
+    "bearer token or signature is.",
+    403: "A sender or recipient the allow-lists refuse; nothing was sent.",
+    404: "No such webhook source, or no such route.",
+    413: "The body is over 6 MB, or the Graph request would be 4 MB or more.",
+    415: "The body is not sent as JSON (or, for webhooks, as a form with `payload`).",
+    422: "Graph refused the message; `graphError` holds Graph's error code.",
+    429: "Too many requests from this caller, or the mailbox's daily recipient budget is used up; nothing was sent.",
+    502: "Graph or the identity provider refused the bridge's configuration, or Graph failed.",
+    503: "Graph, the token endpoint, the queue or the idempotency table is unavailable, or a setting is wrong.",
+    504: "Graph did not answer in time; not retried, so the message is never sent twice.",
+}
+
+
+def _problem_responses(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): {
+            "description": _PROBLEMS[status],
+            "headers": _HEADERS,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref("Problem")}},
+        }
+        for status in statuses
+    }
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "headers": _HEADERS, "content": {"application/json": {"schema": schema}}}
+
+
+# --- Operations -----------------------------------------------------------------------------------
+
+_SECURITY_SCHEMES: dict[str, Any] = {
+    "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+    "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+    "hookBearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Required on /api/hooks, on top of the function key, when HOOK_BEARER_TOKEN is set.",
+    },
+}
+_FUNCTION_KEY: list[dict[str, list[str]]] = [{"functionKey": []}, {"functionKeyQuery": []}]
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A repeat with the same key within MAIL_IDEMPOTENCY_TTL_S answers `duplicate` and sends nothing.",
+    "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY_CHARS},
+}
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description, "schema": {"type": "string"}}
+
+
+def _mail_operation() -> dict[str, Any]:
+    return {
+        "operationId": "sendMail",
+        "summary": "Send one message through Microsoft Graph",
+        "security": _FUNCTION_KEY,
+        "parameters": [_IDEMPOTENCY_KEY],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"oneOf": [_ref("SendMailRequest"), _ref("SimpleMail")]}}},
+        },
+        "responses": {
+            "202": _json_response("Graph accepted the message (or queued it); or a duplicate.", _ref("Accepted")),
+            **_problem_responses(400, 401, 403, 413, 415, 422, 429, 502, 503, 504),
+        },
+    }
+
+
+def _hook_operation() -> dict[str, Any]:
+    return {
+        "operationId": "receiveWebhook",
+        "summary": "Mail a sender's webhook, as the sender sends it",
+        "description": "Recipients come from the route (MAIL_ROUTES), never from the caller.",
+        "security": _FUNCTION_KEY,
+        "parameters": [
+            {"name": "source", "in": "path", "required": True, "schema": {"type": "string", "enum": list(SOURCES)}},
+            {
+                "name": "route",
+                "in": "query",
+                "required": False,
+                "description": "A route in MAIL_ROUTES; without it, `default`.",
+                "schema": {"type": "string"},
+            },
+            _IDEMPOTENCY_KEY,
+            _header("X-GitHub-Event", "GitHub: the event of the delivery (required for `github`)."),
+            _header("X-GitHub-Delivery", "GitHub: the delivery id, which makes redeliveries duplicates."),
+            _header("X-Hub-Signature-256", "GitHub: HMAC of the body, checked when GITHUB_WEBHOOK_SECRET is set."),
+            _header(
+                "X-Grafana-Alerting-Signature", "Grafana: HMAC of the body, checked when GRAFANA_WEBHOOK_SECRET is set."
+            ),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "description": "The sender's own payload; each source reads its own."}
+                },
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["payload"],
+                        "properties": {"payload": {"type": "string", "description": "the JSON payload"}},
+                    }
+                },
+            },
+        },
+        "responses": {
+            "200": _json_response("GitHub's ping, answered.", _ref("NotMailed")),
+            "202": _json_response(
+                "Mailed (or queued, or a duplicate), or understood and not mailed.",
+                {"anyOf": [_ref("Accepted"), _ref("NotMailed")]},
+            ),
+            **_problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 502, 503, 504),
+        },
+    }
+
+
+def _health_operation() -> dict[str, Any]:
+    return {
+        "operationId": "health",
+        "summary": "How the bridge is configured, or which setting is wrong",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "Configured.",
+                "headers": {"Cache-Control": {"schema": {"const": "no-store"}}},
+                "content": {"application/json": {"schema": _ref("Health")}},
+            },
+            "503": {
+                "description": "A setting is wrong; `errors` names it.",
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref("Problem")}},
+            },
+        },
+    }
