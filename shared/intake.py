@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -39,6 +40,7 @@ def is_json_media_type(content_type: str) -> bool:
 
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def read_json(req: func.HttpRequest) -> Any:
@@ -91,7 +93,14 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
+        # JSON may spell half a UTF-16 surrogate pair ("\ud800"), a string no UTF-8 text can hold;
+        # only a body with such an escape pays for the check.
+        if _SURROGATE_ESCAPE_RE.search(body):
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise InvalidJson("A string holds a lone UTF-16 surrogate (an escape like \\ud800 without its pair).") from None
     except UnicodeDecodeError as exc:
         raise InvalidJson(f"The body is not UTF-8 (byte {exc.start}).") from None
     except json.JSONDecodeError as exc:

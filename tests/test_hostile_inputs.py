@@ -83,6 +83,7 @@ HOSTILE: dict[str, tuple[Any, int, str, str | None]] = {
         "invalid_payload",
         "replyTo[0].name",
     ),
+    "a lone UTF-16 surrogate": (b'{"to": "ops@contoso.com", "subject": "x\\ud800"}', 400, "invalid_json", None),
     "a 10 MB body": (b"{" + b" " * TEN_MB + b"}", 413, "body_too_large", None),
 }
 
@@ -117,3 +118,9 @@ def test_a_10_mb_body_is_refused_before_it_is_parsed(
 def test_a_display_name_with_an_at_sign_but_no_address_is_fine(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     payload = {**BASE, "to": [{"address": "ops@contoso.com", "name": "Ops @ Contoso"}]}
     assert handle_mail(mail_request(payload), mi_runtime()).status_code == 202
+
+
+def test_a_surrogate_pair_spelled_in_json_is_just_an_emoji(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    body = b'{"to": "ops@contoso.com", "subject": "deploy \\ud83d\\ude80 done"}'
+    assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
+    assert graph.sent[0].json["message"]["subject"] == "deploy \U0001f680 done"
