@@ -261,15 +261,29 @@ class FunctionRequestHandler(BaseHTTPRequestHandler):
     routes: ClassVar[list[HttpRoute]] = []
     protocol_version = "HTTP/1.1"
     server_version = "mailhook-devserver"
+    # Headers and body go out in two writes: with Nagle's algorithm the second waits for the
+    # client's delayed ACK, 40 ms a request on loopback.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815 (http.server's names)
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) gets a route's 404 or 405 as from the host, not http.server's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
     def _dispatch(self) -> None:
         import azure.functions as func
 
+        # The body is read whatever the answer: bytes left unread would be taken for the next request
+        # on this keep-alive connection.
+        body = self._read_body()
+        if body is None:
+            return
         url = urlsplit(self.path)
         matched = [(route, m) for route in self.routes if (m := route.pattern.fullmatch(url.path))]
         if not matched:
@@ -280,9 +294,6 @@ class FunctionRequestHandler(BaseHTTPRequestHandler):
             self._reply(405, b"", {"Allow": ", ".join(sorted(set().union(*(r.methods or () for r, _ in matched))))})
             return
         route, match = allowed[0]
-        body = self._read_body()
-        if body is None:
-            return
         request = func.HttpRequest(
             method=self.command,
             url=f"http://{self.headers.get('Host', 'localhost')}{self.path}",

@@ -1,14 +1,17 @@
 """GET /api/openapi.json: the OpenAPI 3.1 contract of /api/mail, /api/hooks/{source} and /api/health.
 
 The request schemas are generated from the pydantic models that validate the requests
-(SendMailRequest and SimpleMail), so the contract cannot drift from the code. The document is built
-on the first request, not at import (cold starts stay cheap), and once per process.
+(SendMailRequest and SimpleMail), so the contract cannot drift from the code; where a validator
+accepts or checks more than its type says, the generator below says so, from the validator's own
+rules. The document is built on the first request, not at import (cold starts stay cheap), and
+once per process.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +19,7 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from . import graph_message, mail_request
+from . import addresses, graph_message, mail_request
 from .dispatch import MAX_IDEMPOTENCY_KEY_CHARS
 from .graph_message import SendMailRequest
 from .mail_request import SimpleMail
@@ -73,6 +76,30 @@ def openapi_document() -> dict[str, Any]:
 # --- Request schemas: pydantic's, from the validating models ---------------------------------------
 
 
+# "(?![\s\S])" is the end of the text in both dialects; "$" would also match before a final
+# newline in Python's re, which jsonschema uses, and so let "X-A\n" through.
+_END = r"(?![\s\S])"
+
+
+def _anchored(pattern: re.Pattern[str]) -> str:
+    return f"^(?:{pattern.pattern}){_END}"
+
+
+# The validators' own regexes are ECMA-262 regexes too (JSON Schema's dialect).
+_SINGLE_LINE = "^[^" + addresses._LINE_BREAKING_RE.pattern.removeprefix("[").removesuffix("]") + "]*" + _END
+
+# What an after-validator checks, said in JSON Schema where it can be, so that callers (and
+# schemathesis) see the rule instead of finding it by trial. A validator may check more than this
+# says (a display name holding an address); never less.
+_AFTER_VALIDATOR_RULES: dict[Callable[..., Any], dict[str, Any]] = {
+    addresses.check_address: {"pattern": _anchored(addresses._ADDRESS_RE), "maxLength": addresses.MAX_ADDRESS_LENGTH},
+    addresses.check_single_line: {"pattern": _SINGLE_LINE},
+    addresses.check_display_name: {"pattern": _SINGLE_LINE},
+    graph_message._check_header_name: {"pattern": _anchored(graph_message._HEADER_NAME_RE)},
+    graph_message._check_base64: {"contentEncoding": "base64"},
+}
+
+
 def _one_item_or_list(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
     list_schema: Any = schema["schema"]
     item = generator.generate_inner(list_schema["items_schema"])
@@ -81,7 +108,7 @@ def _one_item_or_list(generator: GenerateJsonSchema, schema: core_schema.BeforeV
 
 
 def _address_or_object(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
-    address = {"type": "string", "description": "an email address"}
+    address = {"type": "string", "description": "an email address", **_AFTER_VALIDATOR_RULES[addresses.check_address]}
     return {"anyOf": [address, generator.generate_inner(schema["schema"])]}
 
 
@@ -119,6 +146,17 @@ class RequestSchemaGenerator(GenerateJsonSchema):
         described: JsonSchemaValue = describe(self, schema)
         return described
 
+    def function_after_schema(self, schema: core_schema.AfterValidatorFunctionSchema) -> JsonSchemaValue:
+        rules = _AFTER_VALIDATOR_RULES.get(schema["function"]["function"], {})
+        return {**super().function_after_schema(schema), **rules}
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        json_schema = super().dict_schema(schema)
+        if "patternProperties" in json_schema:
+            # pydantic says what matching keys hold; the validator refuses every other key.
+            json_schema.setdefault("additionalProperties", False)
+        return json_schema
+
     def bool_schema(self, schema: core_schema.BoolSchema) -> JsonSchemaValue:
         if schema.get("strict"):
             return super().bool_schema(schema)
@@ -144,7 +182,18 @@ def _request_schemas() -> dict[str, Any]:
         "The simplified payload. Recipients: `to`, `cc` and `bcc` together at most 500, duplicates dropped; "
         "without any, MAIL_DEFAULT_TO. `text` or `html`, not both. Header names `X-…`."
     )
+    # The rules across fields, which SimpleMail.field_errors() checks and pydantic cannot describe.
+    schemas["SimpleMail"]["not"] = _both_given("text", "html")
+    schemas["SimpleAttachment"]["oneOf"] = [_given("content"), _given("contentBase64")]
     return schemas
+
+
+def _given(field: str) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"type": "string"}}}
+
+
+def _both_given(first: str, second: str) -> dict[str, Any]:
+    return {"required": [first, second], "properties": {first: {"type": "string"}, second: {"type": "string"}}}
 
 
 # --- Responses ------------------------------------------------------------------------------------

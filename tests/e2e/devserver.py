@@ -35,13 +35,12 @@ def devserver(settings_file: Path, environment: Mapping[str, str]) -> Iterator[s
         if not k.startswith(("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_"))
     }
     env.update(environment)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "devserver.py"), "--port", str(port), "--settings", str(settings_file)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # A file, not a pipe: nothing reads a pipe while the server runs, and a busy test's log lines
+    # would fill it and block the server.
+    log_path = settings_file.with_name(f"devserver-{port}.log")
+    command = [sys.executable, str(ROOT / "scripts" / "devserver.py"), "--port", str(port), "--settings"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen([*command, str(settings_file)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + _START_TIMEOUT_S
@@ -51,13 +50,13 @@ def devserver(settings_file: Path, environment: Mapping[str, str]) -> Iterator[s
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"dev server did not start:\n{process.communicate()[0]}") from None
+                    raise AssertionError(f"dev server did not start:\n{log_path.read_text()}") from None
                 time.sleep(0.1)
         yield base_url
     finally:
         process.terminate()
-        output = process.communicate(timeout=10)[0]
-        assert process.returncode == 0, f"dev server did not stop cleanly:\n{output}"
+        process.wait(timeout=10)
+        assert process.returncode == 0, f"dev server did not stop cleanly:\n{log_path.read_text()}"
 
 
 def write_settings(path: Path, values: dict[str, str]) -> Path:
