@@ -6,7 +6,7 @@ PORT ?= 7071
 # checkov pins packaging<24, which the main tools cannot share: it gets a venv of its own.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest clean bench
 
 # The venv is rebuilt when a requirements file changes; the stamp records the last install.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -43,4 +43,18 @@ pytest: $(BIN)/.installed $(INFRA_VENV)/.installed node_modules/.bin/azurite
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox
+	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox
+
+# `make bench`: the benchmark suite of bench/ (bench/README.md); not part of `make test`.
+# The peers it compares with (msgraph-sdk, azure-identity, Apprise) get a venv of their own.
+# --no-compile: byte-compiling the SDK's thousands of generated modules took a minute of the
+# install; the bench's first run of each peer compiles the few it imports.
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: bench/requirements-bench.txt requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r bench/requirements-bench.txt
+	touch $@
+
+bench: $(BIN)/.installed $(BENCH_VENV)/.installed
+	$(BIN)/python bench/run.py --bench-python $(BENCH_VENV)/bin/python

@@ -150,7 +150,9 @@ class SendMailRequest(GraphModel):
     save_to_sent_items: bool | None = None
 
     def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        # pydantic-core writes bytes; model_dump_json() would decode them to str for us to encode
+        # again: two more copies of a body that can be 4 MB.
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,18 @@ from requests.adapters import HTTPAdapter
 
 from .idempotency import IdempotencyStore
 from .idempotency.memory import MemoryIdempotencyStore
-from .idempotency.table import TableIdempotencyStore
 from .limits import RateLimiter, RecipientBudget
 from .policy import MailPolicy
 from .problems import FieldError, Problem
 from .rendering import Renderer
 from .settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
-from .storage import StorageClients
 from .tokens import MsalTokenProvider
 from .transports import Transport
 from .transports.graph import GraphTransport
-from .transports.outbox import OutboxTransport
-from .transports.queue import QueueTransport
 
 if TYPE_CHECKING:
     from .entra_webhook_auth import EntraWebhookVerifier
+    from .transports.queue import QueueTransport
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -69,15 +66,25 @@ def new_http_session() -> requests.Session:
 def build_runtime(settings: Settings) -> Runtime:
     session = new_http_session()
     delivery_transport: Transport
+    # The outbox (local runs only) and the storage clients are imported when the settings ask for
+    # them: the outbox brings the email package's policies and header registry with it.
     if settings.transport is TransportKind.OUTBOX:
+        from .transports.outbox import OutboxTransport
+
         delivery_transport = OutboxTransport(settings.outbox_dir)
     else:
         delivery_transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
-    storage = StorageClients(settings.storage, session) if settings.storage else None
     queue = None
-    if storage is not None and settings.delivery is DeliveryMode.QUEUE:
-        queue = QueueTransport(storage, settings.queue_name)
-    idempotency: IdempotencyStore = TableIdempotencyStore(storage) if storage else MemoryIdempotencyStore()
+    idempotency: IdempotencyStore = MemoryIdempotencyStore()
+    if settings.storage is not None:
+        from .idempotency.table import TableIdempotencyStore
+        from .storage import StorageClients
+        from .transports.queue import QueueTransport
+
+        storage = StorageClients(settings.storage, session)
+        if settings.delivery is DeliveryMode.QUEUE:
+            queue = QueueTransport(storage, settings.queue_name)
+        idempotency = TableIdempotencyStore(storage)
     renderer = Renderer(settings.templates_dir)
     if settings.templates_dir is not None:
         # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.

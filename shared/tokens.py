@@ -8,6 +8,7 @@ use, not at import: the confidential client's constructor makes a discovery call
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +27,11 @@ log = get_logger(__name__)
 TOKEN_HTTP_TIMEOUT_S = 10.0
 # MSAL replays a failed token call from its throttle cache for 5 s (graph-and-auth.md §6(a)).
 TOKEN_RETRY_AFTER_S = 5
+# MSAL's cache lookup costs tens of µs on every send (bench/results.md, "token"): the token it
+# returned is reused for up to a minute, and never within 5 minutes of its expiry, the margin MSAL
+# itself keeps. MSAL is still asked once a minute, so its proactive refresh still happens.
+TOKEN_REUSE_S = 60.0
+_EXPIRY_MARGIN_S = 300.0
 
 
 class TokenRefused(Problem):
@@ -82,8 +88,12 @@ class MsalTokenProvider:
         # MSAL does not merge concurrent cache misses: twenty threads starting at once would fetch
         # twenty tokens. Holding a lock around acquisition costs a cache lookup's time and keeps it one.
         self._acquire_lock = threading.Lock()
+        self._reused: tuple[str, float] | None = None  # the last token, and until when (monotonic)
 
     def access_token(self, *, refused: str | None = None) -> str:
+        reused = self._reused
+        if refused is None and reused is not None and time.monotonic() < reused[1]:
+            return reused[0]
         client = self._msal_client()
         try:
             with self._acquire_lock:
@@ -109,6 +119,8 @@ class MsalTokenProvider:
             )
         if result.get("token_source") != "cache":
             log.info("new Graph token from the identity provider (%s)", self._settings.auth_mode)
+        reuse_s = min(TOKEN_REUSE_S, float(result.get("expires_in") or 0) - _EXPIRY_MARGIN_S)
+        self._reused = (str(token), time.monotonic() + reuse_s) if reuse_s > 0 else None
         return str(token)
 
     def _forget(self, refused: str) -> None:

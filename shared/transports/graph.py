@@ -95,6 +95,11 @@ class GraphTransport:
         self._tokens = tokens
         self._session = session
         self._sleep = sleep
+        # Session.post() asks os.environ for proxies, NO_PROXY and CA bundles on every call, and
+        # reading them walks the whole environment several times: with a worker's 100+ variables
+        # that was most of a send's CPU (bench/results.md). They are read once here, for the one
+        # Graph host this transport talks to, the way settings are read.
+        self._send_options = session.merge_environment_settings(settings.graph_base_url, {}, None, None, None)
         self._mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
 
@@ -137,12 +142,12 @@ class GraphTransport:
                     "The send deadline passed before Graph could be asked again.", headers={"Retry-After": "1"}
                 )
             try:
-                response = self._session.post(
-                    url,
-                    data=mail.body,
-                    headers=headers,
+                prepared = self._session.prepare_request(requests.Request("POST", url, data=mail.body, headers=headers))
+                response = self._session.send(
+                    prepared,
                     timeout=(min(CONNECT_TIMEOUT_S, remaining_s), remaining_s),
                     allow_redirects=False,  # a redirect must never carry the bearer token elsewhere
+                    **self._send_options,
                 )
             except requests.RequestException as exc:
                 if not _failed_before_sending(exc):
