@@ -1,0 +1,114 @@
+"""Cold start: wall time of fresh processes, ours against the floor and against the peers.
+
+Each command is a new interpreter, as the Python worker is on a new instance. Rounds run every
+command once, in a shuffled order, so load from elsewhere falls on all of them alike; the ratio is
+taken per round (ours ÷ floor of the same round) and as the ratio of the medians.
+
+- floor: ``import azure.functions, msal, requests, pydantic``, what the bridge cannot do without;
+- ours: ``import function_app``, what the worker does when it indexes the app;
+- peers (with ``--bench-python``): what a function app built on each peer imports to send mail;
+- first message (``--first-message``): a fresh process that imports the app and answers one
+  request sent on to the fake Graph, token fetch included: the cold start a caller waits for.
+
+    python bench/cold_start.py [--rounds 20] [--bench-python .venv-bench/bin/python] [--first-message]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import support
+
+FLOOR = "import azure.functions, msal, requests, pydantic"
+OURS = "import function_app"
+# A function app that sends Graph mail with the SDK imports these before its first send.
+MSGRAPH = (
+    "import azure.functions; from azure.identity import ManagedIdentityCredential; "
+    "from msgraph import GraphServiceClient, GraphRequestAdapter; "
+    "from kiota_authentication_azure.azure_identity_authentication_provider import "
+    "AzureIdentityAuthenticationProvider; "
+    "from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody; "
+    "from msgraph.generated.models.message import Message; from msgraph.generated.models.recipient import Recipient"
+)
+APPRISE = "import azure.functions; import apprise; from apprise.plugins.office365 import NotifyOffice365"
+
+
+def run_once(command: list[str], environment: dict[str, str]) -> float:
+    start = time.perf_counter()
+    completed = subprocess.run(  # noqa: S603 (our interpreters, our code)
+        command, cwd=support.ROOT, env=environment, capture_output=True, text=True, check=False
+    )
+    elapsed_s = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed:\n{completed.stdout}\n{completed.stderr}")
+    return elapsed_s * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--python", default=sys.executable, help="the app's interpreter (default: this one)")
+    parser.add_argument("--bench-python", help="the peers' interpreter (.venv-bench); peers are skipped without it")
+    parser.add_argument("--first-message", action="store_true", help="also time import + first message")
+    args = parser.parse_args()
+
+    commands: dict[str, list[str]] = {
+        "floor": [args.python, "-c", FLOOR],
+        "ours": [args.python, "-c", OURS],
+    }
+    if args.bench_python:
+        commands["msgraph-sdk"] = [args.bench_python, "-c", MSGRAPH]
+        commands["apprise"] = [args.bench_python, "-c", APPRISE]
+    environment = support.clean_environment({})
+
+    fakes = None
+    if args.first_message:
+        fakes = support.FakeServices(entra=bool(args.bench_python))
+        first = [str(support.BENCH / "first_message.py"), "--services", support.json.dumps(fakes.description)]
+        for payload in ("simple", "alertmanager-10"):
+            commands[f"ours first {payload}"] = [args.python, *first, "--payload", payload]
+        if args.bench_python:
+            for peer in ("msgraph-sdk", "apprise"):
+                commands[f"{peer} first"] = [args.bench_python, *first, "--peer", peer]
+
+    try:
+        for command in commands.values():  # bytecode written, files in the page cache
+            run_once(command, environment)
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        shuffler = random.Random(6)  # noqa: S311 (an order, not a secret)
+        for _ in range(args.rounds):
+            order = list(commands)
+            shuffler.shuffle(order)
+            for name in order:
+                samples[name].append(run_once(commands[name], environment))
+    finally:
+        if fakes is not None:
+            fakes.close()
+
+    ours, floor = samples["ours"], samples["floor"]
+    result: dict[str, Any] = {
+        "section": "cold_start",
+        "rounds": args.rounds,
+        "wall_ms": {name: support.summary(values) for name, values in samples.items()},
+        "ratio_of_medians": statistics.median(ours) / statistics.median(floor),
+        "ratio_per_round": support.summary([o / f for o, f in zip(ours, floor, strict=True)]),
+        "commands": {
+            name: command[-1] if command[1] == "-c" else " ".join(command[1:2]) for name, command in commands.items()
+        },
+    }
+    for peer in ("msgraph-sdk", "apprise"):
+        if peer in samples:
+            result.setdefault("peer_ratio_of_medians", {})[peer] = statistics.median(samples[peer]) / statistics.median(
+                ours
+            )
+    support.emit(result)
+
+
+if __name__ == "__main__":
+    main()
