@@ -73,31 +73,19 @@ class _Refusal(NamedTuple):
     description: str
 
 
-class FakeEntra(FakeHttpServer):
-    """Fake Entra ID. ``with FakeEntra() as entra:``, ``entra.register_client(tenant, client_id, secret=...)``,
-    then ``msal.ConfidentialClientApplication(..., authority=entra.authority(tenant),
-    instance_discovery=False, http_client=<session verifying entra.ca_bundle>)``.
+class FakeLoginHost(FakeHttpServer):
+    """An HTTPS fake of Entra's login host: the TLS files, and where to find it."""
 
-    Scripted answers (``enqueue``) go to token requests only; discovery always answers.
-    """
-
-    def __init__(self, *, cert_dir: Path | None = None, expires_in_s: int = 3599) -> None:
+    def __init__(self, *, cert_dir: Path | None = None, name: str = "fake-entra") -> None:
         # A temporary directory for the TLS files unless the caller owns one (e.g. tmp_path).
         self._own_cert_dir: tempfile.TemporaryDirectory[str] | None = None
         if cert_dir is None:
-            self._own_cert_dir = tempfile.TemporaryDirectory(prefix="fake-entra-")
+            self._own_cert_dir = tempfile.TemporaryDirectory(prefix=f"{name}-")
             cert_dir = Path(self._own_cert_dir.name)
         self.tls_files = make_server_certificate(cert_dir)
         ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ssl_context.load_cert_chain(self.tls_files.server_cert_pem, self.tls_files.server_key_pem)
         super().__init__(ssl_context=ssl_context)
-        self.expires_in_s = expires_in_s
-        self.on_issue: Callable[[str], None] | None = None
-        self._clients: dict[tuple[str, str], _Client] = {}
-        self._token_requests: list[HttpRequest] = []
-        self._discovery_requests: list[HttpRequest] = []
-        self._issued_tokens: list[str] = []
-        self._token_numbers = itertools.count(1)
 
     def stop(self) -> None:
         super().stop()
@@ -112,6 +100,25 @@ class FakeEntra(FakeHttpServer):
     def ca_bundle(self) -> str:
         """PEM of the CA that signed the server certificate: ``verify=`` / ``REQUESTS_CA_BUNDLE``."""
         return str(self.tls_files.ca_pem)
+
+
+class FakeEntra(FakeLoginHost):
+    """Fake Entra ID. ``with FakeEntra() as entra:``, ``entra.register_client(tenant, client_id, secret=...)``,
+    then ``msal.ConfidentialClientApplication(..., authority=entra.authority(tenant),
+    instance_discovery=False, http_client=<session verifying entra.ca_bundle>)``.
+
+    Scripted answers (``enqueue``) go to token requests only; discovery always answers.
+    """
+
+    def __init__(self, *, cert_dir: Path | None = None, expires_in_s: int = 3599) -> None:
+        super().__init__(cert_dir=cert_dir, name="fake-entra")
+        self.expires_in_s = expires_in_s
+        self.on_issue: Callable[[str], None] | None = None
+        self._clients: dict[tuple[str, str], _Client] = {}
+        self._token_requests: list[HttpRequest] = []
+        self._discovery_requests: list[HttpRequest] = []
+        self._issued_tokens: list[str] = []
+        self._token_numbers = itertools.count(1)
 
     def authority(self, tenant: str) -> str:
         return f"{self.authority_host}/{tenant}"

@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import ssl
-import tempfile
 import threading
 import time
 import uuid
@@ -30,9 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from . import FakeHttpServer, HttpAnswer, HttpRequest
-from .entra import entra_error
-from .tls import make_server_certificate
+from . import HttpAnswer, HttpRequest
+from .entra import FakeLoginHost, entra_error
 
 # Azure Monitor's "AzNS AAD Webhook" app id (learn.microsoft.com/azure/azure-monitor/alerts/action-groups).
 ACTION_GROUPS_APP_ID = "461e8683-5575-4561-ac7f-899cc907d62a"
@@ -80,20 +77,13 @@ def _signing_key(index: int) -> SigningKey:
     return SigningKey(kid=kid, private_key=private_key)
 
 
-class FakeEntraKeys(FakeHttpServer):
+class FakeEntraKeys(FakeLoginHost):
     """Fake Entra signing keys for one tenant. ``with FakeEntraKeys(tenant) as keys:``, then point the
     verifier at ``keys.authority_host``; ``keys.rotate()`` publishes a new key that signs from then on.
     """
 
     def __init__(self, tenant: str, *, cert_dir: Path | None = None, key_count: int = 2) -> None:
-        self._own_cert_dir: tempfile.TemporaryDirectory[str] | None = None
-        if cert_dir is None:
-            self._own_cert_dir = tempfile.TemporaryDirectory(prefix="fake-entra-keys-")
-            cert_dir = Path(self._own_cert_dir.name)
-        self.tls_files = make_server_certificate(cert_dir)
-        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_context.load_cert_chain(self.tls_files.server_cert_pem, self.tls_files.server_key_pem)
-        super().__init__(ssl_context=ssl_context)
+        super().__init__(cert_dir=cert_dir, name="fake-entra-keys")
         self.tenant = tenant
         self._next_key_index = 0
         self._published: list[SigningKey] = []
@@ -103,20 +93,7 @@ class FakeEntraKeys(FakeHttpServer):
         for _ in range(key_count):
             self.rotate()
 
-    def stop(self) -> None:
-        super().stop()
-        if self._own_cert_dir is not None:
-            self._own_cert_dir.cleanup()
-
     # -- where it is -------------------------------------------------------------------------
-
-    @property
-    def authority_host(self) -> str:
-        return self.base_url
-
-    @property
-    def ca_bundle(self) -> str:
-        return str(self.tls_files.ca_pem)
 
     @property
     def keys_path(self) -> str:
