@@ -262,13 +262,14 @@ def test_chaos_every_message_exactly_once_or_reported(
     queue_runtime: Callable[..., Runtime], graph: FakeGraph, azurite: str
 ) -> None:
     """200 messages while Graph throttles, fails and drops connections at random."""
-    runtime = queue_runtime(MAIL_SEND_DEADLINE_S="1")
+    # A Retry-After of 8 s does not fit the 5 s deadline: the message goes back on the queue.
+    runtime = queue_runtime(MAIL_SEND_DEADLINE_S="5")
     chaos = random.Random(20261125)
     for _ in range(150):
         kind = chaos.choice(["429", "503", "504", "drop"])
         if kind == "429":
             graph.enqueue(
-                429, json=graph_error("TooManyRequests", "x"), headers={"Retry-After": str(chaos.randint(0, 2))}
+                429, json=graph_error("TooManyRequests", "x"), headers={"Retry-After": str(chaos.choice([0, 1, 8]))}
             )
         elif kind == "drop":
             graph.enqueue(202, close_without_answer=True)
@@ -286,11 +287,12 @@ def test_chaos_every_message_exactly_once_or_reported(
     sent_ids = [request.headers["client-request-id"] for request in graph.sent]
     poisoned = poison_all(runtime, azurite)
     assert len(sent_ids) == len(set(sent_ids)), "no message was sent twice"
-    assert set(sent_ids).isdisjoint(poisoned)
     assert set(sent_ids) | set(poisoned) == request_ids, "every message is sent or reported"
-    dropped = sum(1 for request in graph.requests if request.status is None)
     assert set(poisoned.values()) <= {"graph_timeout"}, "only an unknown outcome is reported, never retried"
-    assert len(poisoned) == dropped
+    # A dropped connection leaves a message unsent and reported; on a loaded machine a slow 202 can
+    # also time out, and is then both sent and reported as of unknown outcome, never resent.
+    dropped = sum(1 for request in graph.requests if request.status is None)
+    assert len(set(poisoned) - set(sent_ids)) == dropped
     assert graph.pending_scripted == 0
 
 
