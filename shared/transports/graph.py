@@ -142,7 +142,10 @@ class GraphTransport:
                     "The send deadline passed before Graph could be asked again.", headers={"Retry-After": "1"}
                 )
             try:
-                prepared = self._session.prepare_request(requests.Request("POST", url, data=mail.body, headers=headers))
+                # Prepared without the session: Session.prepare_request() also reads ~/.netrc and
+                # merges cookies on every call, half of a send's CPU, for nothing Graph uses.
+                prepared = requests.PreparedRequest()
+                prepared.prepare(method="POST", url=url, headers=headers, data=mail.body)
                 response = self._session.send(
                     prepared,
                     timeout=(min(CONNECT_TIMEOUT_S, remaining_s), remaining_s),
