@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from tests.e2e.devserver import devserver, free_port, write_settings
+from tests.alertmanager import ALERTMANAGER, running_alertmanager
+from tests.e2e.devserver import devserver, write_settings
 from tests.fakes import FakeHttpServer, HttpAnswer, HttpRequest
 from tests.fakes.graph import FakeGraph, GraphRequest
 from tests.fakes.identity import FakeManagedIdentity
@@ -36,7 +37,6 @@ ROUTES = {
 }
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 _DELIVERY_TIMEOUT_S = 30.0
-ALERTMANAGER_BINARY = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
 
 T = TypeVar("T")
 
@@ -186,7 +186,7 @@ def alertmanager_config(bridge_url: str, recorder_url: str) -> dict[str, Any]:
 @pytest.fixture
 def alertmanager(tmp_path: Path, bridge: Bridge) -> Iterator[tuple[str, WebhookRecorder]]:
     """A real Alertmanager on a free port, its webhook pointing at the dev server; yields its API URL."""
-    if ALERTMANAGER_BINARY is None:
+    if ALERTMANAGER is None:
         pytest.skip("no alertmanager binary on PATH (Debian: apt-get install -y prometheus-alertmanager)")
     with WebhookRecorder() as recorder:
         config = tmp_path / "alertmanager.yml"
@@ -194,37 +194,9 @@ def alertmanager(tmp_path: Path, bridge: Bridge) -> Iterator[tuple[str, WebhookR
         if amtool := shutil.which("amtool"):
             check = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, check=False)
             assert check.returncode == 0, check.stdout + check.stderr
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                ALERTMANAGER_BINARY,
-                f"--config.file={config}",
-                f"--storage.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--web.external-url=http://alertmanager.e2e.example:9093",
-                "--cluster.listen-address=",  # no gossip port: a single instance
-                "--log.level=warn",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        api_url = f"http://127.0.0.1:{port}"
-        try:
-
-            def ready() -> bool | None:
-                if process.poll() is not None:
-                    raise AssertionError(f"alertmanager exited:\n{process.communicate()[0]}")
-                try:
-                    return requests.get(f"{api_url}/-/ready", timeout=1).status_code == 200 or None
-                except requests.ConnectionError:
-                    return None
-
-            wait_for("Alertmanager to be ready", ready, timeout_s=20)
+        external_url = "http://alertmanager.e2e.example:9093"
+        with running_alertmanager(config, tmp_path, external_url=external_url) as api_url:
             yield api_url, recorder
-        finally:
-            process.terminate()
-            process.communicate(timeout=10)
 
 
 def test_a_real_alertmanager_mails_through_the_bridge(

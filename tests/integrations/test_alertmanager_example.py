@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.devserver import free_port
+from tests.alertmanager import ALERTMANAGER, AMTOOL, NOT_INSTALLED, running_alertmanager
 from tests.integrations.support import (
     EXAMPLES,
     Bridge,
@@ -34,9 +33,6 @@ from tests.integrations.support import (
 
 EXAMPLE = EXAMPLES / "alertmanager" / "alertmanager.yml"
 BEARER_TOKEN = "alertmanager-example-bearer-token"
-AMTOOL = shutil.which("amtool")
-ALERTMANAGER = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
-NOT_INSTALLED = "not installed here; Debian: apt-get install -y prometheus-alertmanager"
 _DELIVERY_TIMEOUT_S = 30.0
 
 
@@ -84,37 +80,8 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, Bridge]]:
         config["route"].update({"group_wait": "100ms", "group_interval": "1s"})
         config_file = tmp_path / "alertmanager.yml"
         config_file.write_text(yaml.safe_dump(config))
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                ALERTMANAGER,
-                f"--config.file={config_file}",
-                f"--storage.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",  # a single instance: no gossip port
-                "--log.level=warn",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        api_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if requests.get(f"{api_url}/-/ready", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise AssertionError(f"Alertmanager did not start:\n{process.communicate()[0]}")
-                time.sleep(0.1)
+        with running_alertmanager(config_file, tmp_path) as api_url:
             yield api_url, bridge
-        finally:
-            process.terminate()
-            process.communicate(timeout=10)
 
 
 def wait_for_mails(bridge: Bridge, count: int) -> list[dict[str, Any]]:
