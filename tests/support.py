@@ -12,6 +12,15 @@ import azure.functions as func
 from shared.settings import Settings, load_settings
 
 DATA = Path(__file__).parent / "data"
+# Every environment variable the bridge (or MSAL for it) reads starts with one of these.
+_SETTING_PREFIXES = ("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_", "AzureWebJobsStorage")
+
+
+def is_app_setting(name: str) -> bool:
+    """Whether a developer's own environment variable would change how the bridge under test behaves."""
+    return name.startswith(_SETTING_PREFIXES)
+
+
 SENDER = "bridge@contoso.com"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,36 +11,18 @@ import pytest
 
 import function_app
 from shared import runtime as runtime_module
-from tests.support import SENDER, mail_request, reference_example, response_json
+from tests.support import SENDER, is_app_setting, mail_request, reference_example, response_json
 
 # The functions exactly as the Functions worker would call them after indexing.
 MAIL = function_app.mail
 HEALTH = function_app.health
 
-_APP_SETTINGS = (
-    "MAIL_TRANSPORT",
-    "MAIL_OUTBOX_DIR",
-    "MAIL_SENDER",
-    "MAIL_ALLOWED_SENDERS",
-    "MAIL_DEFAULT_TO",
-    "MAIL_ALLOWED_RECIPIENT_DOMAINS",
-    "GRAPH_CLOUD",
-    "GRAPH_BASE_URL",
-    "AZURE_AUTHORITY_HOST",
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-    "MAIL_SEND_DEADLINE_S",
-)
-
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
     """A clean environment and no process runtime yet, as in a new worker process."""
-    for name in _APP_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if is_app_setting(name)]:
+        monkeypatch.delenv(name)
     monkeypatch.setattr(runtime_module, "_runtime", None)
     monkeypatch.setenv("MAIL_OUTBOX_DIR", str(tmp_path / "outbox"))
     yield monkeypatch

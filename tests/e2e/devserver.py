@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support import is_app_setting
+
 ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_S = 20.0
 
@@ -29,11 +31,7 @@ def devserver(settings_file: Path, environment: Mapping[str, str]) -> Iterator[s
     """Start the dev server, wait until /api/health answers, yield its base URL, then stop it."""
     port = free_port()
     # Nothing of the developer's own configuration leaks into the server under test.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_"))
-    }
+    env = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
     env.update(environment)
     # A file, not a pipe: nothing reads a pipe while the server runs, and a busy test's log lines
     # would fill it and block the server.
