@@ -13,28 +13,28 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 @app.route(route="mail", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def mail(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.mail_endpoint import handle_mail
+    from shared.endpoints.mail import handle_mail
 
     return handle_mail(req)
 
 
 @app.route(route="hooks/{source}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def hooks(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.hook_endpoint import handle_hook
+    from shared.endpoints.hooks import handle_hook
 
     return handle_hook(req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.health_endpoint import handle_health
+    from shared.endpoints.health import handle_health
 
     return handle_health(req)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.openapi import handle_openapi
+    from shared.endpoints.openapi import handle_openapi
 
     return handle_openapi(req)
 
@@ -43,6 +43,6 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 # an app setting, resolved by the host: MAIL_QUEUE_NAME must be set (infra and the samples do).
 @app.queue_trigger(arg_name="msg", queue_name="%MAIL_QUEUE_NAME%", connection="AzureWebJobsStorage")
 def deliver(msg: func.QueueMessage) -> None:
-    from shared.queue_worker import handle_queued_mail
+    from shared.delivery.queue_worker import handle_queued_mail
 
     handle_queued_mail(msg.get_body().decode("utf-8"))

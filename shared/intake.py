@@ -9,7 +9,7 @@ from typing import Any
 
 import azure.functions as func
 
-from .problems import Problem
+from shared.problems import Problem
 
 # The Graph request must stay under 4 MB; a caller's body that maps to it can be a little larger
 # (text attachments grow by a third only once base64-encoded by us), never this large.

@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING
 import requests
 from requests.adapters import HTTPAdapter
 
-from .idempotency import IdempotencyStore
-from .idempotency.memory import MemoryIdempotencyStore
-from .limits import RateLimiter, RecipientBudget
-from .policy import MailPolicy
-from .problems import FieldError, Problem
-from .rendering import Renderer
-from .settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
-from .tokens import MsalTokenProvider
-from .transports import Transport
-from .transports.graph import GraphTransport
+from shared.azure.tokens import MsalTokenProvider
+from shared.delivery.idempotency import IdempotencyStore
+from shared.delivery.idempotency.memory import MemoryIdempotencyStore
+from shared.delivery.limits import RateLimiter, RecipientBudget
+from shared.delivery.transports import Transport
+from shared.delivery.transports.graph import GraphTransport
+from shared.mail.policy import MailPolicy
+from shared.mail.rendering import Renderer
+from shared.problems import FieldError, Problem
+from shared.settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
 
 if TYPE_CHECKING:
-    from .entra_webhook_auth import EntraWebhookVerifier
-    from .transports.queue import QueueTransport
+    from shared.delivery.transports.queue import QueueTransport
+    from shared.sources.entra_token import EntraWebhookVerifier
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -69,7 +69,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # The outbox (local runs only) and the storage clients are imported when the settings ask for
     # them: the outbox brings the email package's policies and header registry with it.
     if settings.transport is TransportKind.OUTBOX:
-        from .transports.outbox import OutboxTransport
+        from shared.delivery.transports.outbox import OutboxTransport
 
         delivery_transport = OutboxTransport(settings.outbox_dir)
     else:
@@ -77,9 +77,9 @@ def build_runtime(settings: Settings) -> Runtime:
     queue = None
     idempotency: IdempotencyStore = MemoryIdempotencyStore()
     if settings.storage is not None:
-        from .idempotency.table import TableIdempotencyStore
-        from .storage import StorageClients
-        from .transports.queue import QueueTransport
+        from shared.azure.storage import StorageClients
+        from shared.delivery.idempotency.table import TableIdempotencyStore
+        from shared.delivery.transports.queue import QueueTransport
 
         storage = StorageClients(settings.storage, session)
         if settings.delivery is DeliveryMode.QUEUE:
@@ -95,7 +95,7 @@ def build_runtime(settings: Settings) -> Runtime:
     entra_webhook_verifier = None
     if settings.azure_monitor_webhook_audiences and settings.tenant_id is not None:
         # Imported here: PyJWT and its crypto cost ~130 ms of cold start that only this feature needs.
-        from .entra_webhook_auth import EntraWebhookVerifier
+        from shared.sources.entra_token import EntraWebhookVerifier
 
         entra_webhook_verifier = EntraWebhookVerifier(
             audience=settings.azure_monitor_webhook_audiences,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .addresses import address_domain, check_address, is_domain
-from .routes import DEFAULT_ROUTE, Route, parse_routes
+from shared.mail.addresses import address_domain, check_address, is_domain
+from shared.mail.route import DEFAULT_ROUTE, Route, parse_routes
 
 
 class TransportKind(enum.StrEnum):

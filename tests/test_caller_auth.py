@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from shared.caller_auth import SignatureInvalid, verify_github_signature
-from shared.hook_endpoint import handle_hook
+from shared.endpoints.hooks import handle_hook
 from shared.settings import SettingsError
 from shared.sources import SOURCES
+from shared.sources.caller_auth import SignatureInvalid, verify_github_signature
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.fakes.jwks import FakeEntraKeys, action_group_claims

@@ -23,7 +23,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from shared.entra_webhook_auth import (
+from shared.runtime import new_http_session
+from shared.sources.entra_token import (
     ACTION_GROUPS_APP_ID,
     ACTION_GROUPS_ROLE,
     EntraTokenRejected,
@@ -32,7 +33,6 @@ from shared.entra_webhook_auth import (
     SigningKeysUnavailable,
     entra_issuers,
 )
-from shared.runtime import new_http_session
 from tests.fakes.jwks import FakeEntraKeys, action_group_claims
 
 TENANT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"

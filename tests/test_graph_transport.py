@@ -13,7 +13,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from shared.mail_endpoint import handle_mail
+from shared.endpoints.mail import handle_mail
 from shared.runtime import Runtime
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph, graph_error

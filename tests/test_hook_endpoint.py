@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.hook_endpoint import handle_hook
+from shared.endpoints.hooks import handle_hook
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.support import SENDER, hook_request, response_json

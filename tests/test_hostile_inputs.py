@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.mail_endpoint import handle_mail
+from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.support import mail_request, response_json

@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from shared.idempotency import IdempotencyStore
-from shared.idempotency import memory as memory_module
-from shared.idempotency import table as table_module
-from shared.idempotency.memory import MemoryIdempotencyStore
-from shared.idempotency.table import TableIdempotencyStore
+from shared.azure.storage import StorageClients
+from shared.delivery.idempotency import IdempotencyStore
+from shared.delivery.idempotency import memory as memory_module
+from shared.delivery.idempotency import table as table_module
+from shared.delivery.idempotency.memory import MemoryIdempotencyStore
+from shared.delivery.idempotency.table import TableIdempotencyStore
 from shared.settings import StorageConnection
-from shared.storage import StorageClients
 
 
 @pytest.fixture(params=["memory", "table"])

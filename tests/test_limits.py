@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.hook_endpoint import handle_hook
-from shared.limits import RateLimited, RateLimiter, RecipientBudget, RecipientBudgetExhausted, caller_of
-from shared.mail_endpoint import handle_mail
+from shared.delivery.limits import RateLimited, RateLimiter, RecipientBudget, RecipientBudgetExhausted, caller_of
+from shared.endpoints.hooks import handle_hook
+from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shared.mail_endpoint import handle_mail
+from shared.endpoints.mail import handle_mail
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, TENANT, RuntimeFactory
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph, graph_error

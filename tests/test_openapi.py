@@ -19,10 +19,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 import shared
-from shared.addresses import check_address, check_single_line
-from shared.graph_message import _check_header_name as check_header_name
-from shared.mail_request import InvalidPayload, parse_mail_request
-from shared.openapi import CACHE_CONTROL, handle_openapi, openapi_document, openapi_json
+from shared.endpoints.openapi import CACHE_CONTROL, handle_openapi, openapi_document, openapi_json
+from shared.mail.addresses import check_address, check_single_line
+from shared.mail.graph_message import _check_header_name as check_header_name
+from shared.mail.request import InvalidPayload, parse_mail_request
 from shared.problems import FieldError, Problem
 from shared.sources import SOURCES
 from tests.support import DATA, reference_example
@@ -105,7 +105,7 @@ def test_it_is_served_anonymously_built_once_and_cacheable() -> None:
 
 def test_building_it_imports_neither_jinja2_nor_the_storage_sdks() -> None:
     script = (
-        "import sys; import function_app; from shared.openapi import openapi_json; openapi_json(); "
+        "import sys; import function_app; from shared.endpoints.openapi import openapi_json; openapi_json(); "
         "print([m for m in sys.modules if m.startswith(('jinja2', 'azure.storage', 'azure.data'))])"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -5,9 +5,9 @@ import json
 from email.message import EmailMessage
 from pathlib import Path
 
-from shared.mail_request import parse_mail_request
-from shared.policy import MailPolicy
-from shared.transports.outbox import OutboxTransport
+from shared.delivery.transports.outbox import OutboxTransport
+from shared.mail.policy import MailPolicy
+from shared.mail.request import parse_mail_request
 from tests.support import settings_from
 
 

@@ -3,9 +3,9 @@ from typing import Any
 
 import pytest
 
-from shared.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
-from shared.mail_request import InvalidPayload, parse_mail_request
-from shared.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
+from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
+from shared.mail.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
+from shared.mail.request import InvalidPayload, parse_mail_request
 from shared.settings import Settings
 from tests.support import SENDER, settings_from
 

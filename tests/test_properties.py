@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shared.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, MAX_RECIPIENTS, Message
-from shared.hook_endpoint import handle_hook
+from shared.endpoints.hooks import handle_hook
 from shared.intake import parse_json
-from shared.mail_request import SimpleMail, parse_mail_request
-from shared.policy import MailPolicy, MessageTooLarge
+from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, MAX_RECIPIENTS, Message
+from shared.mail.policy import MailPolicy, MessageTooLarge
+from shared.mail.request import SimpleMail, parse_mail_request
 from shared.problems import Problem
 from shared.runtime import Runtime, build_runtime
 from shared.sources import SOURCES

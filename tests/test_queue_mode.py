@@ -18,11 +18,11 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from shared.hook_endpoint import handle_hook
-from shared.mail_endpoint import handle_mail
-from shared.queue_worker import handle_queued_mail
+from shared.delivery.queue_worker import handle_queued_mail
+from shared.delivery.transports.queue import MAX_INLINE_BODY_BYTES, bodies_container
+from shared.endpoints.hooks import handle_hook
+from shared.endpoints.mail import handle_mail
 from shared.runtime import Runtime
-from shared.transports.queue import MAX_INLINE_BODY_BYTES, bodies_container
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
@@ -317,7 +317,7 @@ def test_queue_function_object_as_the_host_calls_it(
     [message] = queue_client(azurite, runtime.settings.queue_name).receive_messages()
     # The Functions host hands the function the decoded body as bytes.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("shared.queue_worker.current_runtime", lambda: runtime)
+        patch.setattr("shared.delivery.queue_worker.current_runtime", lambda: runtime)
         function_app.deliver(
             func.QueueMessage(id=message.id, body=message.content.encode(), pop_receipt=message.pop_receipt)
         )

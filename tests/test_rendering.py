@@ -1,8 +1,8 @@
 import datetime as dt
 
-from shared.notification import Alert, Link, Notification, Severity, Status, duration_text
-from shared.rendering import MAX_SUBJECT_CHARS, Renderer, one_line, safe_url
-from shared.routes import Route
+from shared.mail.rendering import MAX_SUBJECT_CHARS, Renderer, one_line, safe_url
+from shared.mail.route import Route
+from shared.sources.notification import Alert, Link, Notification, Severity, Status, duration_text
 
 NOW = dt.datetime.now(dt.UTC)
 HOSTILE = '<script>alert("x")</script>'

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.routes import DEFAULT_ROUTE, Route, parse_routes
+from shared.mail.route import DEFAULT_ROUTE, Route, parse_routes
 from shared.settings import SettingsError, load_settings
 from tests.support import SENDER, settings_from
 

@@ -16,9 +16,9 @@ import pytest
 
 import function_app
 from shared import runtime as runtime_module
-from shared.health_endpoint import handle_health
-from shared.hook_endpoint import handle_hook
-from shared.mail_endpoint import handle_mail
+from shared.endpoints.health import handle_health
+from shared.endpoints.hooks import handle_hook
+from shared.endpoints.mail import handle_mail
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, TENANT, RuntimeFactory
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph, graph_error

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, load_pem_private_key, pkcs12
 
-from shared.mail_endpoint import handle_mail
+from shared.endpoints.mail import handle_mail
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, TENANT, RuntimeFactory
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Adapter
+from shared.sources.base import Adapter
 
 SOURCES = ("alertmanager", "grafana", "azure-monitor", "github", "slack")
 

@@ -25,9 +25,9 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from ..notification import Alert, Link, Notification, Severity, Status
-from ..problems import FieldError
-from .base import HookRequest, InvalidHookPayload, parse_time, require_object, string_map, text_of
+from shared.problems import FieldError
+from shared.sources.base import HookRequest, InvalidHookPayload, parse_time, require_object, string_map, text_of
+from shared.sources.notification import Alert, Link, Notification, Severity, Status
 
 ALERTNAME = "alertname"
 # Annotations shown in their own place rather than in the annotations table. "message" is what

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal
 
-from ..notification import Alert, Link, Notification, Severity, Status, elapsed_text, time_text
-from .base import HookRequest, parse_time, require_object, text_of
+from shared.sources.base import HookRequest, parse_time, require_object, text_of
+from shared.sources.notification import Alert, Link, Notification, Severity, Status, elapsed_text, time_text
 
 COMMON_SCHEMA_ID = "azuremonitorcommonalertschema"  # compared lower-cased
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..notification import Notification
-from ..problems import FieldError, Problem
+from shared.problems import FieldError, Problem
+from shared.sources.notification import Notification
 
 
 class InvalidHookPayload(Problem):

@@ -42,9 +42,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..notification import Link, Notification, Severity, Status, duration_text, time_text
-from ..problems import FieldError
-from .base import HookRequest, InvalidHookPayload, Skip, parse_time, require_object, text_of
+from shared.problems import FieldError
+from shared.sources.base import HookRequest, InvalidHookPayload, Skip, parse_time, require_object, text_of
+from shared.sources.notification import Link, Notification, Severity, Status, duration_text, time_text
 
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"

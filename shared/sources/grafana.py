@@ -22,9 +22,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..notification import Alert, Link, Notification
-from . import alertmanager
-from .base import HookRequest, string_map, text_of
+from shared.sources import alertmanager
+from shared.sources.base import HookRequest, string_map, text_of
+from shared.sources.notification import Alert, Link, Notification
 
 # Per-alert URLs, in the order their buttons appear after Runbook and Source.
 _ALERT_URLS = (("Dashboard", "dashboardURL"), ("Panel", "panelURL"), ("Image", "imageURL"), ("Silence", "silenceURL"))

@@ -12,8 +12,8 @@ import html
 import re
 from typing import Any
 
-from ..notification import Link, Notification, Severity, Status
-from .base import HookRequest, InvalidHookPayload, require_object, text_of
+from shared.sources.base import HookRequest, InvalidHookPayload, require_object, text_of
+from shared.sources.notification import Link, Notification, Severity, Status
 
 # <https://example.com|label>, <https://example.com>, <!here>, <@U123>, <#C123|general>
 _SLACK_REFERENCE_RE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")

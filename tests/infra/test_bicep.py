@@ -27,9 +27,9 @@ import pytest
 from lark.exceptions import LarkError  # pycep's grammar engine; its parse errors
 from pycep import BicepParser
 
-from shared.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
+from shared.delivery.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
+from shared.delivery.transports.queue import bodies_container, poison_queue
 from shared.settings import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
-from shared.transports.queue import bodies_container, poison_queue
 from tests.infra_tools import find_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

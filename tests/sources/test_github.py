@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from shared.hook_endpoint import handle_hook
-from shared.notification import Link, Notification, Severity, Status
-from shared.routes import Route
+from shared.endpoints.hooks import handle_hook
+from shared.mail.route import Route
 from shared.sources.base import HookRequest, InvalidHookPayload, Skip
 from shared.sources.github import to_notification
+from shared.sources.notification import Link, Notification, Severity, Status
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.support import DATA, hook_request, response_json

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from shared.hook_endpoint import handle_hook
-from shared.notification import Link, Notification, Severity, Status
+from shared.endpoints.hooks import handle_hook
 from shared.runtime import Runtime
 from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.grafana import to_notification
+from shared.sources.notification import Link, Notification, Severity, Status
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.support import DATA, hook_request, response_json

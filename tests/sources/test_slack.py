@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from shared.notification import Link, Notification, Severity, Status
 from shared.sources.base import HookRequest, InvalidHookPayload
+from shared.sources.notification import Link, Notification, Severity, Status
 from shared.sources.slack import to_notification
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import math
 import random
 
-from .graph_message import GraphSend, SendMailRequest
-from .idempotency import Claim
-from .logs import get_logger, request_context
-from .problems import Problem
-from .runtime import Runtime, current_runtime
-from .transports.graph import GraphTimeout
-from .transports.queue import QueuedMail, QueueTransport
+from shared.delivery.idempotency import Claim
+from shared.delivery.transports.graph import GraphTimeout
+from shared.delivery.transports.queue import QueuedMail, QueueTransport
+from shared.logs import get_logger, request_context
+from shared.mail.graph_message import GraphSend, SendMailRequest
+from shared.problems import Problem
+from shared.runtime import Runtime, current_runtime
 
 log = get_logger(__name__)
 

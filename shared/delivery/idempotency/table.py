@@ -11,13 +11,13 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..logs import get_logger
-from .base import LEASE_S, Claim, IdempotencyUnavailable
+from shared.delivery.idempotency.base import LEASE_S, Claim, IdempotencyUnavailable
+from shared.logs import get_logger
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
-    from ..storage import StorageClients
+    from shared.azure.storage import StorageClients
 
 log = get_logger(__name__)
 TABLE_NAME = "mailhookidempotency"

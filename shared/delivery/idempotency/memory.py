@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .base import LEASE_S, Claim
+from shared.delivery.idempotency.base import LEASE_S, Claim
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Where an approved message goes: Microsoft Graph, or the local outbox folder."""
 
-from .base import Transport
+from shared.delivery.transports.base import Transport
 
 __all__ = ["Transport"]

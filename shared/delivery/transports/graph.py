@@ -26,11 +26,11 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
 
-from ..graph_message import GraphSend
-from ..logs import get_logger
-from ..problems import Problem
-from ..settings import Settings
-from ..tokens import TokenProvider
+from shared.azure.tokens import TokenProvider
+from shared.logs import get_logger
+from shared.mail.graph_message import GraphSend
+from shared.problems import Problem
+from shared.settings import Settings
 
 log = get_logger(__name__)
 

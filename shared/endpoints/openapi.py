@@ -19,12 +19,13 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from . import addresses, graph_message, mail_request
-from .dispatch import MAX_IDEMPOTENCY_KEY_CHARS
-from .graph_message import SendMailRequest
-from .mail_request import SimpleMail
-from .problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
-from .sources import SOURCES
+from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
+from shared.mail import addresses, graph_message
+from shared.mail import request as mail_request
+from shared.mail.graph_message import SendMailRequest
+from shared.mail.request import SimpleMail
+from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
+from shared.sources import SOURCES
 
 OPENAPI_VERSION = "3.1.0"
 # host.json: extensions.http.routePrefix.

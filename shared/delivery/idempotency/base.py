@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..problems import Problem
+from shared.problems import Problem
 
 # Longer than any send (MAIL_SEND_DEADLINE_S is at most 200 s): a live claimant is never
 # mistaken for a dead one.

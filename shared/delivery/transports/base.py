@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..graph_message import GraphSend
+from shared.mail.graph_message import GraphSend
 
 
 class Transport(Protocol):

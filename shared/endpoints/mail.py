@@ -6,13 +6,13 @@ import uuid
 
 import azure.functions as func
 
-from .dispatch import dispatch, header_key
-from .intake import read_json
-from .limits import caller_of
-from .logs import get_logger, request_context
-from .mail_request import parse_mail_request
-from .problems import Problem, answer_problem, json_response
-from .runtime import Runtime, current_runtime
+from shared.delivery.dispatch import dispatch, header_key
+from shared.delivery.limits import caller_of
+from shared.intake import read_json
+from shared.logs import get_logger, request_context
+from shared.mail.request import parse_mail_request
+from shared.problems import Problem, answer_problem, json_response
+from shared.runtime import Runtime, current_runtime
 
 log = get_logger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import azure.functions as func
 
-from .problems import PROBLEM_CONTENT_TYPE, Problem, json_response
-from .runtime import Runtime, current_runtime
+from shared.problems import PROBLEM_CONTENT_TYPE, Problem, json_response
+from shared.runtime import Runtime, current_runtime
 
 NO_STORE = {"Cache-Control": "no-store"}
 

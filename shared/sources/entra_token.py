@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from .logs import get_logger
-from .problems import Problem
+from shared.logs import get_logger
+from shared.problems import Problem
 
 log = get_logger(__name__)
 

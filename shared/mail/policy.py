@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from .graph_message import (
+from shared.mail.graph_message import (
     MAX_GRAPH_REQUEST_BYTES,
     MAX_RECIPIENTS,
     EmailAddress,
     GraphSend,
     Recipient,
 )
-from .mail_request import InvalidPayload, MailDraft
-from .problems import FieldError, Problem
-from .settings import Settings
+from shared.mail.request import InvalidPayload, MailDraft
+from shared.problems import FieldError, Problem
+from shared.settings import Settings
 
 
 class SenderNotAllowed(Problem):

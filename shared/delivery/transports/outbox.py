@@ -16,9 +16,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
-from ..graph_message import GraphSend, Message, Recipient
-from ..logs import get_logger
-from ..problems import Problem
+from shared.logs import get_logger
+from shared.mail.graph_message import GraphSend, Message, Recipient
+from shared.problems import Problem
 
 log = get_logger(__name__)
 

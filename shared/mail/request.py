@@ -25,8 +25,8 @@ from pydantic import (
     ValidationError,
 )
 
-from .addresses import check_single_line
-from .graph_message import (
+from shared.mail.addresses import check_single_line
+from shared.mail.graph_message import (
     MAX_CUSTOM_HEADERS,
     Address,
     AttachmentName,
@@ -44,7 +44,7 @@ from .graph_message import (
     SingleLine,
     has_script_element,
 )
-from .problems import FieldError, Problem
+from shared.problems import FieldError, Problem
 
 
 class InvalidPayload(Problem):

@@ -16,9 +16,9 @@ import msal
 import msal.exceptions
 import requests
 
-from .logs import get_logger
-from .problems import Problem
-from .settings import AuthMode, Settings
+from shared.logs import get_logger
+from shared.problems import Problem
+from shared.settings import AuthMode, Settings
 
 log = get_logger(__name__)
 

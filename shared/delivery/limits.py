@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .problems import Problem
+from shared.problems import Problem
 
 _MAX_TRACKED_CALLERS = 10_000
 DAY_S = 24 * 3600

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .notification import Notification, Severity, Status, duration_text, time_text
-from .routes import Route
+from shared.mail.route import Route
+from shared.sources.notification import Notification, Severity, Status, duration_text, time_text
 
 if TYPE_CHECKING:
     import jinja2

@@ -11,20 +11,20 @@ from typing import Any
 
 import azure.functions as func
 
-from .caller_auth import verify_caller
-from .dispatch import dispatch, header_key
-from .graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
-from .intake import parse_hook_body, read_body
-from .limits import caller_of
-from .logs import get_logger, request_context
-from .mail_request import MailDraft
-from .notification import Notification, Severity, Status
-from .problems import Problem, answer_problem, json_response
-from .rendering import RenderedMail
-from .routes import DEFAULT_ROUTE, Route
-from .runtime import Runtime, current_runtime
-from .sources import SOURCES, adapter_for
-from .sources.base import HookRequest, Skip
+from shared.delivery.dispatch import dispatch, header_key
+from shared.delivery.limits import caller_of
+from shared.intake import parse_hook_body, read_body
+from shared.logs import get_logger, request_context
+from shared.mail.graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
+from shared.mail.rendering import RenderedMail
+from shared.mail.request import MailDraft
+from shared.mail.route import DEFAULT_ROUTE, Route
+from shared.problems import Problem, answer_problem, json_response
+from shared.runtime import Runtime, current_runtime
+from shared.sources import SOURCES, adapter_for
+from shared.sources.base import HookRequest, Skip
+from shared.sources.caller_auth import verify_caller
+from shared.sources.notification import Notification, Severity, Status
 
 log = get_logger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic.alias_generators import to_camel
 
-from .addresses import check_address, check_display_name, check_single_line
+from shared.mail.addresses import check_address, check_display_name, check_single_line
 
 # Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
 MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph_message import GraphSend
-from .idempotency import Claim
-from .logs import get_logger
-from .problems import Problem
-from .runtime import Runtime
-from .transports.graph import GraphTimeout
+from shared.delivery.idempotency import Claim
+from shared.delivery.transports.graph import GraphTimeout
+from shared.logs import get_logger
+from shared.mail.graph_message import GraphSend
+from shared.problems import Problem
+from shared.runtime import Runtime
 
 log = get_logger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from .graph_message import Address, SingleLine
-from .mail_request import AddressList, SimpleAddress, field_path
+from shared.mail.graph_message import Address, SingleLine
+from shared.mail.request import AddressList, SimpleAddress, field_path
 
 DEFAULT_ROUTE = "default"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph_message import GraphSend
-from ..logs import get_logger
-from ..problems import Problem
-from ..storage import StorageClients
+from shared.azure.storage import StorageClients
+from shared.logs import get_logger
+from shared.mail.graph_message import GraphSend
+from shared.problems import Problem
 
 log = get_logger(__name__)
 

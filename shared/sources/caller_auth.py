@@ -11,11 +11,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .problems import Problem
-from .settings import Settings
+from shared.problems import Problem
+from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from .entra_webhook_auth import EntraWebhookVerifier
+    from shared.sources.entra_token import EntraWebhookVerifier
 
 # Grafana signs "<timestamp>:<body>" when its contact point names a timestamp header (it has no
 # default name: GRAFANA_WEBHOOK_TIMESTAMP_HEADER says which); older deliveries are refused so a
