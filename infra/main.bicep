@@ -148,6 +148,9 @@ param grafanaWebhookSecret string = ''
 @description('GRAFANA_WEBHOOK_TIMESTAMP_HEADER: the "Timestamp Header" named in Grafana\'s contact point; empty: Grafana signs the body alone.')
 param grafanaWebhookTimestampHeader string = ''
 
+@description('Key Vault purge protection (irreversible once on). Off: `azd down --purge` frees the vault name for the next `azd up`. On: a deleted vault keeps its name for 90 days. See app/keyvault.bicep.')
+param keyVaultPurgeProtection bool = false
+
 // ---- Scale ----
 
 @description('Memory of each instance, in MB.')
@@ -250,6 +253,7 @@ module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
     location: location
     tags: tags
     principalId: identity.outputs.principalId
+    enablePurgeProtection: keyVaultPurgeProtection
     // Secure parameters go here and nowhere else; the app gets Key Vault references.
     graphClientSecret: useClientSecret ? graphClientSecret : ''
     hookBearerToken: hookBearerToken

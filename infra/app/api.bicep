@@ -351,11 +351,18 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+// siteConfig holds no ftpsState, alwaysOn, linuxFxVersion, use32BitWorkerProcess
+// or other property Flex Consumption rejects: ftpsState alone fails the deployment
+// with ARM error 51021 (Microsoft Q&A 2277522, Azure/terraform-azurerm-avm-res-web-site#360).
+// functionAppConfig carries the runtime and the scale settings instead. The list:
+// learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+// (tests/infra checks it).
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: webhook senders do not present client certificates; requests are authorised by function keys
   // checkov:skip=CKV_AZURE_212: numberOfWorkers is a Dedicated-plan setting; Flex Consumption keeps instances warm with alwaysReadyInstanceCount (billed, 0 by default)
   // checkov:skip=CKV_AZURE_213: App Service health check is for Premium and Dedicated plans with a fixed instance pool; Flex Consumption scales per event down to zero
   // checkov:skip=CKV_AZURE_222: the app receives webhooks from the internet, so public network access must stay on
+  // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP or FTPS publishing at all and rejects siteConfig.ftpsState (learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations); basic-auth publishing is also turned off below
   name: name
   location: location
   tags: union(tags, {
@@ -375,10 +382,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     publicNetworkAccess: 'Enabled'
     // Key Vault references resolve with the user-assigned identity, not a system one.
     keyVaultReferenceIdentity: identityResourceId
+    // Nothing Flex Consumption rejects here (see the comment above the resource).
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: appSettings
     }

@@ -12,6 +12,21 @@ param tags object
 @description('Object (principal) ID of the function app\'s user-assigned identity.')
 param principalId string
 
+// Purge protection is off by default, on request. With it on, `azd down` leaves
+// the vault soft-deleted and unpurgeable for softDeleteRetentionInDays, and the
+// name (deterministic: kv-<resourceToken>) stays taken: the next `azd up` of the
+// same environment fails until the retention ends. Without it, `azd down --purge`
+// frees the name, and a vault deleted without --purge can still be recovered
+// (`az keyvault recover`) or purged (`az keyvault purge`). Soft delete stays on
+// either way, so a deleted vault and its secrets remain recoverable for 90 days.
+// The vault holds copies of secrets whose source of truth is elsewhere (the app
+// registration, the webhook senders), so losing it means re-entering them, not
+// losing them. Turn protection on for a long-lived production environment:
+// once on, Azure never lets it be turned off again
+// (learn.microsoft.com/azure/key-vault/general/soft-delete-overview#purge-protection).
+@description('Turn on purge protection (irreversible): a deleted vault then keeps its name for 90 days.')
+param enablePurgeProtection bool = false
+
 @secure()
 @description('Client secret of the Entra app registration that sends mail (AZURE_CLIENT_SECRET); empty: not stored.')
 param graphClientSecret string = ''
@@ -60,6 +75,8 @@ var givenSecrets = filter([
 ], candidate => !empty(candidate.value))
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_110: purge protection is a parameter, off by default so `azd down --purge` then `azd up` works; see enablePurgeProtection above
+  // checkov:skip=CKV_AZURE_42: soft delete stays on (deleted vaults and secrets recoverable for 90 days); only purge protection, which this check also requires, is a parameter that is off by default, see enablePurgeProtection above
   // checkov:skip=CKV_AZURE_109: App Service resolves Key Vault references over the public endpoint unless the app has VNet integration, which this template does not add; access is RBAC-only
   // checkov:skip=CKV_AZURE_189: same reason as CKV_AZURE_109, the app without VNet integration reaches the vault over its public endpoint
   name: name
@@ -74,7 +91,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
+    // The property takes true or nothing: false is refused
+    // (learn.microsoft.com/azure/templates/microsoft.keyvault/vaults), so "off" is null.
+    enablePurgeProtection: enablePurgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'

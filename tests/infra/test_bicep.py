@@ -370,6 +370,67 @@ def test_plan_is_flex_consumption_on_linux(trees: dict[str, dict[str, Any]]) -> 
     assert site["properties"]["siteConfig"]["minTlsVersion"] == "1.2"
 
 
+# Site properties and app settings Flex Consumption rejects or ignores, from "Flex Consumption
+# plan deprecations" (learn.microsoft.com/azure/azure-functions/functions-app-settings). ftpsState
+# fails the whole deployment with ARM error 51021 (Microsoft Q&A 2277522,
+# Azure/terraform-azurerm-avm-res-web-site#360). Compared case-insensitively: ARM property names are.
+FLEX_REJECTED_SITE_PROPERTIES = {
+    "ftpsState": "no FTP or FTPS on Flex Consumption",
+    "use32BitWorkerProcess": "64-bit only",
+    "alwaysOn": "not valid: always-ready instances (functionAppConfig.scaleAndConcurrency.alwaysReady) instead",
+    "isReserved": "not valid on the site (the plan's reserved: true makes it Linux)",
+    "isXenon": "not valid",
+    "windowsFxVersion": "not valid",
+    "linuxFxVersion": "replaced by functionAppConfig.runtime",
+    "javaVersion": "replaced by functionAppConfig.runtime.version",
+    "powerShellVersion": "replaced by functionAppConfig.runtime.version",
+    "netFrameworkVersion": "replaced by functionAppConfig.runtime.version",
+    "preWarmedInstanceCount": "replaced by functionAppConfig.scaleAndConcurrency.alwaysReady",
+    "functionAppScaleLimit": "replaced by functionAppConfig.scaleAndConcurrency.maximumInstanceCount",
+    "containerSize": "replaced by functionAppConfig.scaleAndConcurrency.instanceMemoryMB",
+}
+FLEX_REJECTED_APP_SETTINGS = {
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+    "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+}
+
+
+def flex_rejected_properties(site: dict[str, Any]) -> list[str]:
+    """Paths of the properties in a site body (properties and properties.siteConfig) Flex rejects."""
+    rejected = {name.lower() for name in FLEX_REJECTED_SITE_PROPERTIES}
+    properties = site.get("properties", {})
+    found = [f"properties.{key}" for key in properties if key.lower() in rejected]
+    site_config = properties.get("siteConfig", {})
+    if isinstance(site_config, dict):
+        found += [f"properties.siteConfig.{key}" for key in site_config if key.lower() in rejected]
+    return found
+
+
+def test_flex_site_sets_nothing_flex_consumption_rejects(trees: dict[str, dict[str, Any]]) -> None:
+    site = one_resource(trees["api"], "Microsoft.Web/sites")
+    assert site["properties"]["siteConfig"], "siteConfig is where the rejected properties would be"
+    assert not flex_rejected_properties(site), {
+        path: FLEX_REJECTED_SITE_PROPERTIES[path.rsplit(".", 1)[1]] for path in flex_rejected_properties(site)
+    }
+    rejected_settings = FLEX_REJECTED_APP_SETTINGS & set(app_settings(trees["api"]))
+    assert not rejected_settings, sorted(rejected_settings)
+    # The runtime lives where Flex reads it.
+    assert site["properties"]["functionAppConfig"]["runtime"]["name"] == "python"
+
+
+def test_flex_rejected_property_check_can_fail() -> None:
+    # The check above finds a rejected property in either place, whatever its case.
+    site = {"properties": {"containerSize": 1536, "siteConfig": {"FtpsState": "Disabled", "http20Enabled": True}}}
+    assert flex_rejected_properties(site) == ["properties.containerSize", "properties.siteConfig.FtpsState"]
+
+
 def test_runtime_is_the_python_the_tests_run_on(trees: dict[str, dict[str, Any]]) -> None:
     api = trees["api"]
     runtime = one_resource(api, "Microsoft.Web/sites")["properties"]["functionAppConfig"]["runtime"]
@@ -594,7 +655,6 @@ def test_client_secret_is_a_key_vault_reference(trees: dict[str, dict[str, Any]]
     assert settings["AZURE_CLIENT_SECRET"] == "@Microsoft.KeyVault(SecretUri=${graphClientSecretUri})"
     vault = one_resource(trees["keyvault"], "Microsoft.KeyVault/vaults")["properties"]
     assert vault["enableRbacAuthorization"] is True
-    assert vault["enablePurgeProtection"] is True
     assert trees["main"]["modules"]["keyVault"]["config"]["condition"] == "useKeyVault"
     passed = body(trees["main"]["modules"]["api"])["params"]
     assert operator(passed["graphClientSecretUri"], "conditional") == {
@@ -628,6 +688,35 @@ def test_key_vault_is_deployed_when_any_secret_is_given(trees: dict[str, dict[st
     # The KEY_VAULT_NAME output names the vault exactly when it is deployed.
     named = operator(main["outputs"]["KEY_VAULT_NAME"]["value"], "conditional")
     assert named is not None and named["condition"] == "useKeyVault"
+
+
+def test_key_vault_purge_protection_is_opt_in_and_never_false(trees: dict[str, dict[str, Any]]) -> None:
+    # Purge protection with the deterministic kv-<resourceToken> name would block `azd down`
+    # then `azd up` of the same environment for 90 days: it is a parameter, off by default.
+    main, keyvault = trees["main"], trees["keyvault"]
+    assert main["parameters"]["keyVaultPurgeProtection"]["type"] == "bool"
+    assert main["parameters"]["keyVaultPurgeProtection"]["default"] is False
+    assert keyvault["parameters"]["enablePurgeProtection"]["default"] is False
+    assert body(main["modules"]["keyVault"])["params"]["enablePurgeProtection"] == "keyVaultPurgeProtection"
+    azd_parameters = json.loads((INFRA_DIR / "main.parameters.json").read_text())["parameters"]
+    assert azd_parameters["keyVaultPurgeProtection"] == {"value": "${MAILHOOK_KEY_VAULT_PURGE_PROTECTION=false}"}
+    vault = one_resource(keyvault, "Microsoft.KeyVault/vaults")["properties"]
+    # Key Vault refuses enablePurgeProtection: false (it can never be turned off): off is null.
+    assert operator(vault["enablePurgeProtection"], "conditional") == {
+        "condition": "enablePurgeProtection",
+        "true_value": True,
+        "false_value": None,
+    }
+    # Soft delete stays on in both cases: a deleted vault is recoverable (`az keyvault recover`).
+    assert vault["enableSoftDelete"] is True
+    assert vault["softDeleteRetentionInDays"] == 90
+
+
+def test_key_vault_name_is_deterministic_per_environment(trees: dict[str, dict[str, Any]]) -> None:
+    # Redeploys update the same vault; `azd down --purge` (or `az keyvault purge`) frees the name.
+    main = trees["main"]
+    assert main["variables"]["keyVaultName"]["value"] == "${abbrs.keyVaultVaults}${resourceToken}"
+    assert body(main["modules"]["keyVault"])["params"]["name"] == "keyVaultName"
 
 
 @pytest.mark.parametrize("setting", WEBHOOK_SETTINGS, ids=lambda setting: setting.app_setting)
