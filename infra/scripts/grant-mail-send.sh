@@ -12,6 +12,14 @@
 #
 # Idempotent: an existing assignment is reported and left alone.
 # Needs: az (signed in to the right cloud and tenant: `az cloud set`, `az login`).
+#
+# Run right after `azd up`, the identity's service principal may not have reached
+# every Entra ID replica yet: Graph then answers Request_ResourceNotFound ("does
+# not exist or one of its queried reference-property objects are not present")
+# for an object that does exist. Those answers are retried, a few times with a
+# growing delay (MAILHOOK_GRANT_RETRIES, default 6; MAILHOOK_GRANT_RETRY_DELAY_S,
+# default 10). Any other error (403: not a Privileged Role Administrator) stops
+# at once.
 set -euo pipefail
 
 # Microsoft Graph's application ID: the same in every tenant and national cloud.
@@ -73,9 +81,35 @@ esac
 
 command -v az >/dev/null 2>&1 || { echo "az (Azure CLI) is required" >&2; exit 2; }
 
+retries="${MAILHOOK_GRANT_RETRIES:-6}"
+retry_delay="${MAILHOOK_GRANT_RETRY_DELAY_S:-10}"
+case "$retries$retry_delay" in
+  *[!0-9]*) echo "MAILHOOK_GRANT_RETRIES and MAILHOOK_GRANT_RETRY_DELAY_S must be whole numbers" >&2; exit 2 ;;
+esac
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+
+az_retry() {
+  # Runs az with "$@"; retries while Graph has not replicated a new object yet.
+  attempt=1
+  while :; do
+    if az "$@" 2>"$errors"; then
+      return 0
+    fi
+    if [ "$attempt" -ge "$retries" ] || ! grep -Eq 'Request_ResourceNotFound|does not exist or one of its queried reference-property objects' "$errors"; then
+      cat "$errors" >&2
+      return 1
+    fi
+    delay=$(( retry_delay * attempt ))
+    echo "Graph does not see the object yet (Entra ID replication); retrying in ${delay}s ($attempt/$retries)..." >&2
+    sleep "$delay"
+    attempt=$(( attempt + 1 ))
+  done
+}
+
 graph_get() {
   # $1: path under /v1.0, $2: JMESPath query; prints tab-separated values.
-  az rest --method GET --resource "$graph" --url "$graph/v1.0$1" --query "$2" --output tsv
+  az_retry rest --method GET --resource "$graph" --url "$graph/v1.0$1" --query "$2" --output tsv
 }
 
 principal_name="$(graph_get "/servicePrincipals/$principal_id" 'displayName')"
@@ -102,7 +136,7 @@ if [ "$action" = 'grant' ]; then
     echo "Dry run: would grant $PERMISSION."
     exit 0
   fi
-  az rest --method POST --resource "$graph" \
+  az_retry rest --method POST --resource "$graph" \
     --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments" \
     --headers 'Content-Type=application/json' \
     --body "{\"principalId\":\"$principal_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
