@@ -62,8 +62,8 @@ def instrument(timer: ExclusiveTimer, runtime: Any) -> None:
     """Wrap the steps of both request paths. Bench-only monkeypatching: the app is not changed."""
     import shared.endpoints.hooks as hook_endpoint
     import shared.endpoints.mail as mail_endpoint
+    from shared.mail.draft import SimpleMail
     from shared.mail.graph_message import SendMailRequest
-    from shared.mail.request import SimpleMail
 
     mail_endpoint.read_json = timer.wrap("intake", mail_endpoint.read_json)  # type: ignore[assignment]
     mail_endpoint.parse_mail_request = timer.wrap("validate", mail_endpoint.parse_mail_request)  # type: ignore[assignment]

@@ -92,3 +92,16 @@ def problem_response(problem: Problem, request_id: str | None) -> func.HttpRespo
         mimetype=PROBLEM_CONTENT_TYPE,
         headers=problem.headers,
     )
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the caller wrote it: ``message.toRecipients[0].emailAddress``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part == "[key]" or part.startswith(("function-", "json-or-python")):
+            continue  # pydantic's internal validator names, meaningless to a caller
+        else:
+            path += f".{part}" if path else part
+    return path

@@ -68,22 +68,22 @@ def build_runtime(settings: Settings) -> Runtime:
     delivery_transport: Transport
     # The outbox (local runs only) and the storage clients are imported when the settings ask for
     # them: the outbox brings the email package's policies and header registry with it.
-    if settings.transport is TransportKind.OUTBOX:
+    if settings.delivery.transport is TransportKind.OUTBOX:
         from shared.delivery.transports.outbox import OutboxTransport
 
-        delivery_transport = OutboxTransport(settings.outbox_dir)
+        delivery_transport = OutboxTransport(settings.delivery.outbox_dir)
     else:
-        delivery_transport = GraphTransport(settings, MsalTokenProvider(settings, session), session)
+        delivery_transport = GraphTransport(settings.graph, MsalTokenProvider(settings.credentials, session), session)
     queue = None
     idempotency: IdempotencyStore = MemoryIdempotencyStore()
-    if settings.storage is not None:
+    if settings.delivery.storage is not None:
         from shared.azure.storage import StorageClients
         from shared.delivery.idempotency.table import TableIdempotencyStore
         from shared.delivery.transports.queue import QueueTransport
 
-        storage = StorageClients(settings.storage, session)
-        if settings.delivery is DeliveryMode.QUEUE:
-            queue = QueueTransport(storage, settings.queue_name)
+        storage = StorageClients(settings.delivery.storage, session)
+        if settings.delivery.mode is DeliveryMode.QUEUE:
+            queue = QueueTransport(storage, settings.delivery.queue_name)
         idempotency = TableIdempotencyStore(storage)
     renderer = Renderer(settings.templates_dir)
     if settings.templates_dir is not None:
@@ -93,26 +93,26 @@ def build_runtime(settings: Settings) -> Runtime:
         if problems:
             raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
     entra_webhook_verifier = None
-    if settings.azure_monitor_webhook_audiences and settings.tenant_id is not None:
+    if settings.hook_auth.azure_monitor_audiences and settings.credentials.tenant_id is not None:
         # Imported here: PyJWT and its crypto cost ~130 ms of cold start that only this feature needs.
         from shared.sources.entra_token import EntraWebhookVerifier
 
         entra_webhook_verifier = EntraWebhookVerifier(
-            audience=settings.azure_monitor_webhook_audiences,
-            tenant_id=settings.tenant_id,
-            authority_host=settings.authority_host,
+            audience=settings.hook_auth.azure_monitor_audiences,
+            tenant_id=settings.credentials.tenant_id,
+            authority_host=settings.credentials.authority_host,
             session=session,
         )
     return Runtime(
         settings=settings,
-        policy=MailPolicy(settings),
+        policy=MailPolicy(settings.policy),
         transport=queue or delivery_transport,
         delivery_transport=delivery_transport,
         queue=queue,
         idempotency=idempotency,
         renderer=renderer,
-        rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
-        recipient_budget=RecipientBudget(settings.daily_recipient_budget),
+        rate_limiter=RateLimiter(settings.limits.rate_limit_per_minute, settings.limits.rate_limit_burst),
+        recipient_budget=RecipientBudget(settings.limits.daily_recipient_budget),
         entra_webhook_verifier=entra_webhook_verifier,
     )
 

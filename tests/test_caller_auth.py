@@ -376,4 +376,4 @@ def test_azure_monitor_webhook_audience_needs_the_tenant_guid() -> None:
     assert [p.setting for p in caught.value.problems] == ["AZURE_TENANT_ID"]
     with pytest.raises(SettingsError):
         settings_from(AZURE_MONITOR_WEBHOOK_AUDIENCE="api://mailhook")
-    assert settings_from().azure_monitor_webhook_audiences == ()
+    assert settings_from().hook_auth.azure_monitor_audiences == ()

@@ -17,7 +17,7 @@ from shared.delivery.idempotency import memory as memory_module
 from shared.delivery.idempotency import table as table_module
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
 from shared.delivery.idempotency.table import TableIdempotencyStore
-from shared.settings import StorageConnection
+from shared.settings.delivery import StorageConnection
 
 
 @pytest.fixture(params=["memory", "table"])

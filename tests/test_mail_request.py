@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from shared.mail.request import InvalidPayload, parse_mail_request
+from shared.mail.draft import InvalidPayload, parse_mail_request
 from tests.support import reference_example
 
 

@@ -19,10 +19,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 import shared
+from shared.addresses import check_address, check_single_line
 from shared.endpoints.openapi import CACHE_CONTROL, handle_openapi, openapi_document, openapi_json
-from shared.mail.addresses import check_address, check_single_line
+from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import _check_header_name as check_header_name
-from shared.mail.request import InvalidPayload, parse_mail_request
 from shared.problems import FieldError, Problem
 from shared.sources import SOURCES
 from tests.support import DATA, reference_example

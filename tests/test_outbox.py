@@ -6,13 +6,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from shared.delivery.transports.outbox import OutboxTransport
+from shared.mail.draft import parse_mail_request
 from shared.mail.policy import MailPolicy
-from shared.mail.request import parse_mail_request
 from tests.support import settings_from
 
 
 def send_to_outbox(tmp_path: Path, payload: dict[str, object], request_id: str = "req-1") -> tuple[EmailMessage, bytes]:
-    mail = MailPolicy(settings_from()).approve(parse_mail_request(payload))
+    mail = MailPolicy(settings_from().policy).approve(parse_mail_request(payload))
     OutboxTransport(tmp_path / "outbox").send(mail, request_id)
     [eml] = sorted((tmp_path / "outbox").glob(f"*-{request_id}.eml"))
     [graph_json] = sorted((tmp_path / "outbox").glob(f"*-{request_id}.json"))

@@ -3,15 +3,15 @@ from typing import Any
 
 import pytest
 
+from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
 from shared.mail.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
-from shared.mail.request import InvalidPayload, parse_mail_request
 from shared.settings import Settings
 from tests.support import SENDER, settings_from
 
 
 def approve(payload: Any, settings: Settings | None = None) -> GraphSend:
-    return MailPolicy(settings or settings_from()).approve(parse_mail_request(payload))
+    return MailPolicy((settings or settings_from()).policy).approve(parse_mail_request(payload))
 
 
 def test_the_configured_sender_is_the_default_mailbox() -> None:

@@ -55,7 +55,7 @@ def test_local_settings_sample_matches_the_schema_and_core_tools_rules() -> None
 def test_local_settings_sample_is_a_valid_outbox_configuration() -> None:
     values = load(ROOT / "local.settings.sample.json")["Values"]
     settings = load_settings(values)
-    assert settings.transport is TransportKind.OUTBOX, "the first run needs no Azure account"
+    assert settings.delivery.transport is TransportKind.OUTBOX, "the first run needs no Azure account"
 
 
 def test_local_settings_json_is_never_committed_nor_deployed() -> None:

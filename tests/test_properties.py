@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 
 from shared.endpoints.hooks import handle_hook
 from shared.intake import parse_json
+from shared.mail.draft import parse_mail_request
 from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, MAX_RECIPIENTS, Message
 from shared.mail.policy import MailPolicy, MessageTooLarge
-from shared.mail.request import SimpleMail, parse_mail_request
+from shared.mail.simple import SimpleMail
 from shared.problems import Problem
 from shared.runtime import Runtime, build_runtime
 from shared.sources import SOURCES
@@ -35,7 +36,7 @@ from tests.support import DATA, hook_request, settings_from
 
 ALLOWED_SENDER = "alerts@contoso.com"
 SETTINGS = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ALLOWED_SENDERS=ALLOWED_SENDER)
-POLICY = MailPolicy(SETTINGS)
+POLICY = MailPolicy(SETTINGS.policy)
 
 # Graph's rules, written out here independently of the app's validators (graph-and-auth.md §1).
 HEADER_NAME = re.compile(r"[Xx]-[A-Za-z0-9-]+")

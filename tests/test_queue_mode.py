@@ -63,7 +63,7 @@ def drain(runtime: Runtime, azurite: str, *, quiet_s: float = 0.0, workers: int 
     """Run the queue function over every message, as the host would, until the queue is empty,
     invisible messages included (those put back with a delay), and has stayed empty for ``quiet_s``.
     Returns the number of invocations."""
-    queue = queue_client(azurite, runtime.settings.queue_name)
+    queue = queue_client(azurite, runtime.settings.delivery.queue_name)
     invocations = 0
     quiet_since = time.monotonic()
     deadline = time.monotonic() + timeout_s
@@ -90,7 +90,7 @@ def drain(runtime: Runtime, azurite: str, *, quiet_s: float = 0.0, workers: int 
 
 
 def poison(runtime: Runtime, azurite: str) -> list[dict[str, Any]]:
-    queue = queue_client(azurite, f"{runtime.settings.queue_name}-poison")
+    queue = queue_client(azurite, f"{runtime.settings.delivery.queue_name}-poison")
     return [json.loads(m.content) for m in queue.peek_messages(max_messages=32)]
 
 
@@ -148,7 +148,7 @@ def test_large_messages_travel_as_a_claim_check(
     attachment = "QUJD" * (MAX_INLINE_BODY_BYTES // 2)
     payload = {**SIMPLE, "attachments": [{"name": "big.bin", "contentBase64": attachment}]}
     request_id = response_json(handle_mail(mail_request(payload), runtime))["requestId"]
-    container = ContainerClient.from_connection_string(azurite, bodies_container(runtime.settings.queue_name))
+    container = ContainerClient.from_connection_string(azurite, bodies_container(runtime.settings.delivery.queue_name))
     assert [blob.name for blob in container.list_blobs()] == [f"{request_id}.json"]
     drain(runtime, azurite)
     [sent] = graph.sent
@@ -184,7 +184,7 @@ def test_concurrent_duplicates_from_an_ha_pair_send_once(
 ) -> None:
     runtime = queue_runtime(MAIL_DELIVERY=delivery)
     # Two bridge instances sharing one table, as two Functions instances do.
-    other_instance = queue_runtime(MAIL_DELIVERY=delivery, MAIL_QUEUE_NAME=runtime.settings.queue_name)
+    other_instance = queue_runtime(MAIL_DELIVERY=delivery, MAIL_QUEUE_NAME=runtime.settings.delivery.queue_name)
     barrier = threading.Barrier(6)
 
     def post(index: int) -> dict[str, Any]:
@@ -297,7 +297,7 @@ def test_chaos_every_message_exactly_once_or_reported(
 
 
 def poison_all(runtime: Runtime, azurite: str) -> dict[str, str]:
-    queue = queue_client(azurite, f"{runtime.settings.queue_name}-poison")
+    queue = queue_client(azurite, f"{runtime.settings.delivery.queue_name}-poison")
     reasons = {}
     while messages := list(queue.receive_messages(max_messages=32, messages_per_page=32)):
         for message in messages:
@@ -314,7 +314,7 @@ def test_queue_function_object_as_the_host_calls_it(
 
     runtime = queue_runtime()
     handle_mail(mail_request(SIMPLE), runtime)
-    [message] = queue_client(azurite, runtime.settings.queue_name).receive_messages()
+    [message] = queue_client(azurite, runtime.settings.delivery.queue_name).receive_messages()
     # The Functions host hands the function the decoded body as bytes.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("shared.delivery.queue_worker.current_runtime", lambda: runtime)

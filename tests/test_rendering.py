@@ -1,7 +1,7 @@
 import datetime as dt
 
 from shared.mail.rendering import MAX_SUBJECT_CHARS, Renderer, one_line, safe_url
-from shared.mail.route import Route
+from shared.settings.routes import Route
 from shared.sources.notification import Alert, Link, Notification, Severity, Status, duration_text
 
 NOW = dt.datetime.now(dt.UTC)

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.mail.route import DEFAULT_ROUTE, Route, parse_routes
 from shared.settings import SettingsError, load_settings
+from shared.settings.routes import DEFAULT_ROUTE, Route, parse_routes
 from tests.support import SENDER, settings_from
 
 

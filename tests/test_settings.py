@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import AuthMode, SettingsError, TransportKind, load_settings
+from shared.settings import SettingsError, TransportKind, load_settings
+from shared.settings.graph import AuthMode
 from tests.support import SENDER, settings_from
 
 
@@ -14,14 +15,14 @@ def problems_of(**values: str) -> dict[str, str]:
 
 def test_defaults_are_graph_global_managed_identity() -> None:
     settings = settings_from()
-    assert settings.transport is TransportKind.GRAPH
-    assert settings.auth_mode is AuthMode.MANAGED_IDENTITY
-    assert settings.cloud.name == "global"
-    assert settings.graph_base_url == "https://graph.microsoft.com"
-    assert settings.token_audience == "https://graph.microsoft.com"
-    assert settings.authority_host == "https://login.microsoftonline.com"
-    assert settings.allowed_senders == {SENDER}
-    assert settings.send_deadline_s == 25.0
+    assert settings.delivery.transport is TransportKind.GRAPH
+    assert settings.credentials.auth_mode is AuthMode.MANAGED_IDENTITY
+    assert settings.graph.cloud.name == "global"
+    assert settings.graph.base_url == "https://graph.microsoft.com"
+    assert settings.credentials.audience == "https://graph.microsoft.com"
+    assert settings.credentials.authority_host == "https://login.microsoftonline.com"
+    assert settings.policy.allowed_senders == {SENDER}
+    assert settings.graph.send_deadline_s == 25.0
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ def test_national_clouds_set_graph_root_authority_and_audience(
     cloud: str, graph_root: str, authority_host: str
 ) -> None:
     settings = settings_from(GRAPH_CLOUD=cloud)
-    assert (settings.graph_base_url, settings.authority_host, settings.token_audience) == (
+    assert (settings.graph.base_url, settings.credentials.authority_host, settings.credentials.audience) == (
         graph_root,
         authority_host,
         graph_root,
@@ -48,9 +49,9 @@ def test_base_url_overrides_never_change_the_token_audience() -> None:
     settings = settings_from(
         GRAPH_CLOUD="usgov", GRAPH_BASE_URL="http://127.0.0.1:8080/", AZURE_AUTHORITY_HOST="https://127.0.0.1:9443"
     )
-    assert settings.graph_base_url == "http://127.0.0.1:8080"
-    assert settings.authority_host == "https://127.0.0.1:9443"
-    assert settings.token_audience == "https://graph.microsoft.us"
+    assert settings.graph.base_url == "http://127.0.0.1:8080"
+    assert settings.credentials.authority_host == "https://127.0.0.1:9443"
+    assert settings.credentials.audience == "https://graph.microsoft.us"
 
 
 @pytest.mark.parametrize("url", ["http://graph.contoso.com", "http://10.0.0.5:8080", "ftp://graph.microsoft.com"])
@@ -60,7 +61,7 @@ def test_plain_http_is_refused_except_on_loopback(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:1234", "http://localhost:1", "http://[::1]:80", "http://127.8.0.1"])
 def test_plain_http_to_loopback_is_allowed_for_graph(url: str) -> None:
-    assert settings_from(GRAPH_BASE_URL=url).graph_base_url == url
+    assert settings_from(GRAPH_BASE_URL=url).graph.base_url == url
 
 
 def test_authority_must_be_https_even_on_loopback() -> None:
@@ -97,12 +98,12 @@ def test_default_recipients_must_be_inside_allowed_domains() -> None:
 
 def test_recipient_domains_are_exact_or_wildcard_subdomains() -> None:
     settings = settings_from(MAIL_ALLOWED_RECIPIENT_DOMAINS="Contoso.com, *.fabrikam.com")
-    assert settings.recipient_domain_allowed("a@CONTOSO.com")
-    assert not settings.recipient_domain_allowed("a@eu.contoso.com")
-    assert settings.recipient_domain_allowed("a@eu.fabrikam.com")
-    assert not settings.recipient_domain_allowed("a@fabrikam.com")
-    assert not settings.recipient_domain_allowed("a@notfabrikam.com")
-    assert not settings.recipient_domain_allowed("a@contoso.com.evil.example")
+    assert settings.policy.recipient_domain_allowed("a@CONTOSO.com")
+    assert not settings.policy.recipient_domain_allowed("a@eu.contoso.com")
+    assert settings.policy.recipient_domain_allowed("a@eu.fabrikam.com")
+    assert not settings.policy.recipient_domain_allowed("a@fabrikam.com")
+    assert not settings.policy.recipient_domain_allowed("a@notfabrikam.com")
+    assert not settings.policy.recipient_domain_allowed("a@contoso.com.evil.example")
 
 
 def test_secret_selects_client_secret_and_needs_tenant_and_client() -> None:
@@ -110,7 +111,7 @@ def test_secret_selects_client_secret_and_needs_tenant_and_client() -> None:
     assert set(problems) == {"AZURE_CLIENT_ID", "AZURE_TENANT_ID"}
     assert all("s3cr3t-value" not in message for message in problems.values())
     settings = settings_from(AZURE_CLIENT_SECRET="s3cr3t-value", AZURE_CLIENT_ID="app", AZURE_TENANT_ID="tenant")
-    assert settings.auth_mode is AuthMode.CLIENT_SECRET
+    assert settings.credentials.auth_mode is AuthMode.CLIENT_SECRET
     assert "s3cr3t-value" not in repr(settings)
 
 
@@ -140,13 +141,13 @@ def test_certificate_path_must_exist_and_excludes_a_secret(tmp_path: Path) -> No
     )
     assert "not both" in both["AZURE_CLIENT_CERTIFICATE_PATH"]
     settings = settings_from(AZURE_CLIENT_CERTIFICATE_PATH=str(certificate), AZURE_CLIENT_ID="a", AZURE_TENANT_ID="t")
-    assert settings.auth_mode is AuthMode.CLIENT_CERTIFICATE
+    assert settings.credentials.auth_mode is AuthMode.CLIENT_CERTIFICATE
 
 
 def test_user_assigned_identity_is_managed_identity_with_a_client_id() -> None:
     settings = settings_from(AZURE_CLIENT_ID="uami-client-id")
-    assert settings.auth_mode is AuthMode.MANAGED_IDENTITY
-    assert settings.client_id == "uami-client-id"
+    assert settings.credentials.auth_mode is AuthMode.MANAGED_IDENTITY
+    assert settings.credentials.client_id == "uami-client-id"
 
 
 @pytest.mark.parametrize("deadline", ["0", "-1", "201", "nan", "inf"])

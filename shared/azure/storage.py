@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import msal
 import requests
 
-from shared.settings import StorageConnection
+from shared.settings.delivery import StorageConnection
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken

@@ -18,7 +18,8 @@ import requests
 
 from shared.logs import get_logger
 from shared.problems import Problem
-from shared.settings import AuthMode, Settings
+from shared.settings import Credentials
+from shared.settings.graph import AuthMode
 
 log = get_logger(__name__)
 
@@ -79,8 +80,8 @@ class _TimeoutHttpClient:
 
 
 class MsalTokenProvider:
-    def __init__(self, settings: Settings, session: requests.Session) -> None:
-        self._settings = settings
+    def __init__(self, credentials: Credentials, session: requests.Session) -> None:
+        self._credentials = credentials
         self._http_client = _TimeoutHttpClient(session, TOKEN_HTTP_TIMEOUT_S)
         self._cache = msal.TokenCache()
         self._client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication | None = None
@@ -104,7 +105,7 @@ class MsalTokenProvider:
             # Transport failures, 5xx and unreadable answers: log the kind, never the exchange itself.
             log.warning("token request failed: %s", type(exc).__name__)
             raise TokenUnavailable(
-                f"The {self._settings.auth_mode} token request failed ({type(exc).__name__})."
+                f"The {self._credentials.auth_mode} token request failed ({type(exc).__name__})."
             ) from None
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
@@ -113,12 +114,12 @@ class MsalTokenProvider:
             description = result.get("error_description", "") if isinstance(result, dict) else ""
             log.error("token refused by the identity provider: %s %s", error, description)
             raise TokenRefused(
-                f"The identity provider refused the {self._settings.auth_mode} token request ({error}). "
+                f"The identity provider refused the {self._credentials.auth_mode} token request ({error}). "
                 "Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the credential.",
                 extra={"identityError": error},
             )
         if result.get("token_source") != "cache":
-            log.info("new Graph token from the identity provider (%s)", self._settings.auth_mode)
+            log.info("new Graph token from the identity provider (%s)", self._credentials.auth_mode)
         reuse_s = min(TOKEN_REUSE_S, float(result.get("expires_in") or 0) - _EXPIRY_MARGIN_S)
         self._reused = (str(token), time.monotonic() + reuse_s) if reuse_s > 0 else None
         return str(token)
@@ -132,8 +133,8 @@ class MsalTokenProvider:
     def _acquire(self, client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication) -> Any:
         if isinstance(client, msal.ManagedIdentityClient):
             # Managed identity takes the bare resource, keyword-only (graph-and-auth.md, Trap 12).
-            return client.acquire_token_for_client(resource=self._settings.token_audience)
-        return client.acquire_token_for_client(scopes=[f"{self._settings.token_audience}/.default"])
+            return client.acquire_token_for_client(resource=self._credentials.audience)
+        return client.acquire_token_for_client(scopes=[f"{self._credentials.audience}/.default"])
 
     def _msal_client(self) -> msal.ManagedIdentityClient | msal.ConfidentialClientApplication:
         with self._lock:
@@ -142,19 +143,19 @@ class MsalTokenProvider:
             return self._client
 
     def _build_client(self) -> msal.ManagedIdentityClient | msal.ConfidentialClientApplication:
-        settings = self._settings
-        if settings.auth_mode is AuthMode.MANAGED_IDENTITY:
+        credentials = self._credentials
+        if credentials.auth_mode is AuthMode.MANAGED_IDENTITY:
             identity: msal.SystemAssignedManagedIdentity | msal.UserAssignedManagedIdentity = (
-                msal.UserAssignedManagedIdentity(client_id=settings.client_id)
-                if settings.client_id
+                msal.UserAssignedManagedIdentity(client_id=credentials.client_id)
+                if credentials.client_id
                 else msal.SystemAssignedManagedIdentity()
             )
             return msal.ManagedIdentityClient(identity, http_client=self._http_client, token_cache=self._cache)
         try:
             return msal.ConfidentialClientApplication(
-                settings.client_id,
+                credentials.client_id,
                 client_credential=self._credential(),
-                authority=f"{settings.authority_host}/{settings.tenant_id}",
+                authority=f"{credentials.authority_host}/{credentials.tenant_id}",
                 # Instance discovery would call login.microsoftonline.com even for a custom or
                 # national authority host; the authority we are given is the one we trust.
                 instance_discovery=False,
@@ -164,17 +165,17 @@ class MsalTokenProvider:
         except (requests.RequestException, ValueError, KeyError, msal.exceptions.MsalError) as exc:
             log.error("could not reach the token authority: %s", type(exc).__name__)
             raise TokenUnavailable(
-                f"Could not read the authority {settings.authority_host}/{settings.tenant_id} "
+                f"Could not read the authority {credentials.authority_host}/{credentials.tenant_id} "
                 f"({type(exc).__name__}). Check AZURE_AUTHORITY_HOST and AZURE_TENANT_ID."
             ) from None
 
     def _credential(self) -> str | dict[str, Any]:
-        settings = self._settings
-        if settings.auth_mode is AuthMode.CLIENT_SECRET:
-            assert settings.client_secret is not None
-            return settings.client_secret
-        assert settings.client_certificate_path is not None
-        return certificate_credential(settings.client_certificate_path, settings.client_certificate_password)
+        credentials = self._credentials
+        if credentials.auth_mode is AuthMode.CLIENT_SECRET:
+            assert credentials.client_secret is not None
+            return credentials.client_secret
+        assert credentials.client_certificate_path is not None
+        return certificate_credential(credentials.client_certificate_path, credentials.client_certificate_password)
 
 
 def certificate_credential(path: Path, password: str | None) -> dict[str, Any]:

@@ -27,12 +27,12 @@ def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func
     report: dict[str, Any] = {
         "health": "ok",
         "transport": runtime.transport.name,
-        "auth": settings.auth_mode.value,
-        "cloud": settings.cloud.name,
-        "delivery": settings.delivery.value,
+        "auth": settings.credentials.auth_mode.value,
+        "cloud": settings.graph.cloud.name,
+        "delivery": settings.delivery.mode.value,
         # Per instance; no mailbox is named, this endpoint being anonymous.
         "recipientBudget": {
-            "perMailboxPerDay": settings.daily_recipient_budget,
+            "perMailboxPerDay": settings.limits.daily_recipient_budget,
             "highestUseLast24h": runtime.recipient_budget.highest_use(),
         },
     }

@@ -15,12 +15,12 @@ from shared.delivery.dispatch import dispatch, header_key
 from shared.delivery.limits import caller_of
 from shared.intake import parse_hook_body, read_body
 from shared.logs import get_logger, request_context
+from shared.mail.draft import MailDraft
 from shared.mail.graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
 from shared.mail.rendering import RenderedMail
-from shared.mail.request import MailDraft
-from shared.mail.route import DEFAULT_ROUTE, Route
 from shared.problems import Problem, answer_problem, json_response
 from shared.runtime import Runtime, current_runtime
+from shared.settings.routes import DEFAULT_ROUTE, Route
 from shared.sources import SOURCES, adapter_for
 from shared.sources.base import HookRequest, Skip
 from shared.sources.caller_auth import verify_caller
@@ -59,7 +59,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             runtime.rate_limiter.take(caller_of(req.headers, req.params))
             body = read_body(req)
             # Before the route lookup, so a caller without credentials cannot probe route names.
-            verify_caller(source, req.headers, body, runtime.settings, runtime.entra_webhook_verifier)
+            verify_caller(source, req.headers, body, runtime.settings.hook_auth, runtime.entra_webhook_verifier)
             route_name = req.params.get("route") or DEFAULT_ROUTE
             route = runtime.settings.routes.get(route_name)
             if route is None:
@@ -81,9 +81,9 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             mail = runtime.policy.approve(draft)
             # A key names one notification on one route: the same alert routed twice is two mails.
             key = header_key(req.headers.get("Idempotency-Key")) or outcome.dedup_key
-            ttl_s = runtime.settings.idempotency_ttl_s
+            ttl_s = runtime.settings.delivery.idempotency_ttl_s
             if outcome.repeats and key == outcome.dedup_key:
-                ttl_s = runtime.settings.repeating_dedup_ttl_s
+                ttl_s = runtime.settings.delivery.repeating_dedup_ttl_s
             dispatched = dispatch(
                 runtime, mail, request_id, key=f"hooks/{source}/{route_name}:{key}" if key else None, ttl_s=ttl_s
             )
@@ -97,7 +97,7 @@ def handle_hook(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
 
 
 def _draft(notification: Notification, route: Route, route_name: str, runtime: Runtime) -> MailDraft:
-    if not route.recipients() and not runtime.settings.default_to:
+    if not route.recipients() and not runtime.settings.policy.default_to:
         raise RouteWithoutRecipients(
             f"Route '{route_name}' names no recipients; set its 'to' in MAIL_ROUTES, or MAIL_DEFAULT_TO."
         )

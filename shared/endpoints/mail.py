@@ -10,7 +10,7 @@ from shared.delivery.dispatch import dispatch, header_key
 from shared.delivery.limits import caller_of
 from shared.intake import read_json
 from shared.logs import get_logger, request_context
-from shared.mail.request import parse_mail_request
+from shared.mail.draft import parse_mail_request
 from shared.problems import Problem, answer_problem, json_response
 from shared.runtime import Runtime, current_runtime
 
@@ -27,7 +27,11 @@ def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.H
             mail = runtime.policy.approve(draft)
             key = header_key(req.headers.get("Idempotency-Key"))
             dispatched = dispatch(
-                runtime, mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.idempotency_ttl_s
+                runtime,
+                mail,
+                request_id,
+                key=f"mail:{key}" if key else None,
+                ttl_s=runtime.settings.delivery.idempotency_ttl_s,
             )
         except Problem as problem:
             return answer_problem(problem, request_id, log)

@@ -19,11 +19,11 @@ import azure.functions as func
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from shared import addresses
 from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
-from shared.mail import addresses, graph_message
-from shared.mail import request as mail_request
+from shared.mail import graph_message
 from shared.mail.graph_message import SendMailRequest
-from shared.mail.request import SimpleMail
+from shared.mail.simple import SimpleMail
 from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
 from shared.sources import SOURCES
 
@@ -131,8 +131,8 @@ def _any_case(generator: GenerateJsonSchema, schema: core_schema.BeforeValidator
 _BEFORE_VALIDATOR_INPUTS: dict[
     Callable[..., Any], Callable[[GenerateJsonSchema, core_schema.BeforeValidatorFunctionSchema], Any]
 ] = {
-    mail_request._one_or_many: _one_item_or_list,
-    mail_request._address_object: _address_or_object,
+    addresses.one_or_many: _one_item_or_list,
+    addresses.address_object: _address_or_object,
     graph_message._lower: _any_case,
 }
 

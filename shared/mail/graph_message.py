@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic.alias_generators import to_camel
 
-from shared.mail.addresses import check_address, check_display_name, check_single_line
+from shared.addresses import Address, DisplayName, SingleLine, check_single_line
 
 # Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
 MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
@@ -57,9 +57,6 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-Address = Annotated[StrictStr, AfterValidator(check_address)]
-SingleLine = Annotated[StrictStr, AfterValidator(check_single_line)]
-DisplayName = Annotated[StrictStr, AfterValidator(check_display_name)]
 HeaderName = Annotated[StrictStr, AfterValidator(_check_header_name)]
 Base64Content = Annotated[StrictStr, AfterValidator(_check_base64)]
 AttachmentName = Annotated[StrictStr, Field(max_length=255), AfterValidator(_check_attachment_name)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.mail.draft import InvalidPayload, MailDraft
 from shared.mail.graph_message import (
     MAX_GRAPH_REQUEST_BYTES,
     MAX_RECIPIENTS,
@@ -9,9 +10,8 @@ from shared.mail.graph_message import (
     GraphSend,
     Recipient,
 )
-from shared.mail.request import InvalidPayload, MailDraft
 from shared.problems import FieldError, Problem
-from shared.settings import Settings
+from shared.settings import PolicySettings
 
 
 class SenderNotAllowed(Problem):
@@ -33,7 +33,7 @@ class MessageTooLarge(Problem):
 
 
 class MailPolicy:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: PolicySettings) -> None:
         self._settings = settings
 
     def approve(self, draft: MailDraft) -> GraphSend:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.mail.route import Route
+from shared.settings.routes import Route
 from shared.sources.notification import Notification, Severity, Status, duration_text, time_text
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from shared.problems import Problem
-from shared.settings import Settings
+from shared.settings import HookAuthSettings
 
 if TYPE_CHECKING:
     from shared.sources.entra_token import EntraWebhookVerifier
@@ -37,17 +37,17 @@ class SignatureInvalid(Problem):
 
 # Senders that cannot add an Authorization header of our choosing: Azure Monitor action groups
 # send none (or their own Entra token), and GitHub proves itself with its signature instead.
-def _bearer_token_applies(source: str, settings: Settings) -> bool:
+def _bearer_token_applies(source: str, settings: HookAuthSettings) -> bool:
     if source == "azure-monitor":
         return False
-    return not (source == "github" and settings.github_webhook_secret is not None)
+    return not (source == "github" and settings.github_secret is not None)
 
 
 def verify_caller(
     source: str,
     headers: Mapping[str, str],
     body: bytes,
-    settings: Settings,
+    settings: HookAuthSettings,
     entra_webhook_verifier: EntraWebhookVerifier | None = None,
 ) -> None:
     """Raise a 401 Problem unless the caller proves what the settings require; nothing is sent then.
@@ -55,20 +55,20 @@ def verify_caller(
     ``entra_webhook_verifier`` (the Runtime's) checks Azure Monitor's Entra token; it may also
     raise a 503 when Entra's signing keys cannot be fetched, which action groups retry.
     """
-    if source == "azure-monitor" and settings.azure_monitor_webhook_audiences:
+    if source == "azure-monitor" and settings.azure_monitor_audiences:
         if entra_webhook_verifier is None:  # fail closed: the setting asks for a check nobody would make
             raise CallerUnauthorized("AZURE_MONITOR_WEBHOOK_AUDIENCE is set but no Entra token verifier was built.")
         entra_webhook_verifier.verify(headers.get("Authorization"))
-    if settings.hook_bearer_token is not None and _bearer_token_applies(source, settings):
+    if settings.bearer_token is not None and _bearer_token_applies(source, settings):
         scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not _equal(credentials.strip(), settings.hook_bearer_token):
+        if scheme.lower() != "bearer" or not _equal(credentials.strip(), settings.bearer_token):
             raise CallerUnauthorized(
                 "This endpoint requires 'Authorization: Bearer <HOOK_BEARER_TOKEN>'.",
                 headers={"WWW-Authenticate": 'Bearer realm="mailhook"'},
             )
-    if source == "github" and settings.github_webhook_secret is not None:
-        verify_github_signature(headers.get("X-Hub-Signature-256"), body, settings.github_webhook_secret)
-    if source == "grafana" and settings.grafana_webhook_secret is not None:
+    if source == "github" and settings.github_secret is not None:
+        verify_github_signature(headers.get("X-Hub-Signature-256"), body, settings.github_secret)
+    if source == "grafana" and settings.grafana_secret is not None:
         timestamp = None
         if settings.grafana_timestamp_header is not None:
             timestamp = headers.get(settings.grafana_timestamp_header)
@@ -79,7 +79,7 @@ def verify_caller(
             headers.get("X-Grafana-Alerting-Signature") or headers.get("X-Grafana-Alert-Signature"),
             timestamp,
             body,
-            settings.grafana_webhook_secret,
+            settings.grafana_secret,
             now_s=time.time(),
         )
 

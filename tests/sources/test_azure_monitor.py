@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.mail.rendering import Renderer
-from shared.mail.route import Route
+from shared.settings.routes import Route
 from shared.sources.azure_monitor import MAX_GENERIC_FACTS, html_to_text, to_notification
 from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Link, Notification, Severity, Status

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shared.endpoints.hooks import handle_hook
-from shared.mail.route import Route
+from shared.settings.routes import Route
 from shared.sources.base import HookRequest, InvalidHookPayload, Skip
 from shared.sources.github import to_notification
 from shared.sources.notification import Link, Notification, Severity, Status

@@ -119,7 +119,7 @@ def signed_runtime(request: pytest.FixtureRequest, mi_runtime: RuntimeFactory) -
 
 
 def test_a_valid_signature_is_accepted(signed_runtime: Runtime, graph: FakeGraph) -> None:
-    timestamp = str(int(time.time())) if signed_runtime.settings.grafana_timestamp_header else None
+    timestamp = str(int(time.time())) if signed_runtime.settings.hook_auth.grafana_timestamp_header else None
     headers = {SIGNATURE: sign(BODY, timestamp=timestamp), **({TIMESTAMP: timestamp} if timestamp else {})}
     response = handle_hook(hook_request("grafana", BODY, headers=headers), signed_runtime)
     assert response.status_code == 202, response.get_body()

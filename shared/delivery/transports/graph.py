@@ -30,7 +30,7 @@ from shared.azure.tokens import TokenProvider
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import Problem
-from shared.settings import Settings
+from shared.settings import GraphSettings
 
 log = get_logger(__name__)
 
@@ -85,13 +85,13 @@ class GraphTransport:
 
     def __init__(
         self,
-        settings: Settings,
+        graph: GraphSettings,
         tokens: TokenProvider,
         session: requests.Session,
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._settings = settings
+        self._graph = graph
         self._tokens = tokens
         self._session = session
         self._sleep = sleep
@@ -99,12 +99,12 @@ class GraphTransport:
         # reading them walks the whole environment several times: with a worker's 100+ variables
         # that was most of a send's CPU (bench/results.md). They are read once here, for the one
         # Graph host this transport talks to, the way settings are read.
-        self._send_options = session.merge_environment_settings(settings.graph_base_url, {}, None, None, None)
+        self._send_options = session.merge_environment_settings(graph.base_url, {}, None, None, None)
         self._mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
 
     def send(self, mail: GraphSend, request_id: str) -> None:
-        deadline = time.monotonic() + self._settings.send_deadline_s
+        deadline = time.monotonic() + self._graph.send_deadline_s
         with self._mailbox_slot(mail.mailbox, deadline):
             self._send_before(deadline, mail, request_id)
 
@@ -123,7 +123,7 @@ class GraphTransport:
             slot.release()
 
     def _send_before(self, deadline: float, mail: GraphSend, request_id: str) -> None:
-        url = f"{self._settings.graph_base_url}/v1.0/users/{quote(mail.mailbox, safe='@')}/sendMail"
+        url = f"{self._graph.base_url}/v1.0/users/{quote(mail.mailbox, safe='@')}/sendMail"
         attempt = 0
         refused_token: str | None = None
         token = self._tokens.access_token()

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from shared.mail.graph_message import Address, SingleLine
-from shared.mail.request import AddressList, SimpleAddress, field_path
+from shared.addresses import Address, AddressList, SimpleAddress, SingleLine
+from shared.problems import field_path
+from shared.settings.policy import PolicySettings
+from shared.settings.reader import SettingsReader
 
 DEFAULT_ROUTE = "default"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -73,4 +76,31 @@ def parse_routes(text: str) -> dict[str, Route]:
                 problems.append(f"route '{name}'{'.' + where if where else ''}: {message}")
     if problems:
         raise ValueError("; ".join(problems))
+    return routes
+
+
+def read_routes(read: SettingsReader, policy: PolicySettings) -> dict[str, Route]:
+    """MAIL_ROUTES or MAIL_ROUTES_FILE, checked against the allow-lists; always with a ``default`` route."""
+    inline = read.text("MAIL_ROUTES")
+    file_setting = read.text("MAIL_ROUTES_FILE")
+    routes: dict[str, Route] = {}
+    setting = "MAIL_ROUTES_FILE" if file_setting else "MAIL_ROUTES"
+    if inline and file_setting:
+        read.fail("MAIL_ROUTES_FILE", "set either MAIL_ROUTES or MAIL_ROUTES_FILE, not both")
+    elif inline or file_setting:
+        try:
+            text = inline if inline else Path(file_setting or "").read_text(encoding="utf-8")
+            routes = parse_routes(text)
+        except OSError as exc:
+            read.fail(setting, f"cannot read {file_setting}: {exc.strerror}")
+        except ValueError as exc:
+            read.fail(setting, str(exc))
+    if DEFAULT_ROUTE not in routes:
+        routes[DEFAULT_ROUTE] = Route.model_validate({"to": list(policy.default_to)})
+    for name, route in routes.items():
+        for recipient in route.recipients():
+            if not policy.recipient_domain_allowed(recipient.address):
+                read.fail(setting, f"route '{name}': {recipient.address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS")
+        if route.from_ is not None and route.from_.lower() not in policy.allowed_senders:
+            read.fail(setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS")
     return routes

@@ -1,8 +1,7 @@
-"""The two bodies POST /api/mail accepts, turned into one Graph sendMail request.
+"""The simplified /api/mail payload, for scripts, and how it becomes a Graph sendMail request.
 
-1. Graph's own sendMail body, detected by its top-level ``message`` key, validated as is.
-2. The simplified payload: ``to``/``cc``/``bcc``/``replyTo``, ``subject``, ``text`` or ``html``,
-   ``importance``, ``headers``, ``attachments``, ``saveToSentItems``, ``from``.
+``to``/``cc``/``bcc``/``replyTo``, ``subject``, ``text`` or ``html``, ``importance``, ``headers``,
+``attachments``, ``saveToSentItems``, ``from``; every other field is refused.
 """
 
 from __future__ import annotations
@@ -10,28 +9,23 @@ from __future__ import annotations
 import base64
 import mimetypes
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictStr,
     StringConstraints,
-    ValidationError,
 )
 
-from shared.mail.addresses import check_single_line
+from shared.addresses import Address, AddressList, SimpleAddress, SingleLine, check_single_line
 from shared.mail.graph_message import (
     MAX_CUSTOM_HEADERS,
-    Address,
     AttachmentName,
     Base64Content,
-    DisplayName,
     EmailAddress,
     FileAttachment,
     HeaderName,
@@ -41,47 +35,13 @@ from shared.mail.graph_message import (
     Message,
     Recipient,
     SendMailRequest,
-    SingleLine,
     has_script_element,
 )
-from shared.problems import FieldError, Problem
-
-
-class InvalidPayload(Problem):
-    status = 400
-    code = "invalid_payload"
-    title = "The request body is not a valid mail request"
-
-
-@dataclass(frozen=True)
-class MailDraft:
-    """What the caller asked for, before policy: the Graph request and the mailbox they named."""
-
-    request: SendMailRequest
-    requested_sender: str | None
-    # Where the caller wrote recipients and sender, so policy errors name the caller's own field.
-    recipients_field: str = "to"
-    sender_field: str = "from"
-
-
-def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, str | dict) else value
-
-
-def _address_object(value: Any) -> Any:
-    return {"address": value} if isinstance(value, str) else value
+from shared.problems import FieldError
 
 
 class _Simple(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=True)
-
-
-class SimpleAddress(_Simple):
-    address: Address
-    name: DisplayName | None = None
-
-
-AddressList = Annotated[list[Annotated[SimpleAddress, BeforeValidator(_address_object)]], BeforeValidator(_one_or_many)]
 
 
 class SimpleAttachment(_Simple):
@@ -164,47 +124,3 @@ def _recipients(addresses: Iterable[SimpleAddress], seen: set[str]) -> list[Reci
         seen.add(key)
         recipients.append(Recipient(email_address=EmailAddress(address=item.address, name=item.name)))
     return recipients
-
-
-def parse_mail_request(payload: Any) -> MailDraft:
-    """Validate either form into a MailDraft, or raise InvalidPayload naming each bad field."""
-    if not isinstance(payload, dict):
-        raise InvalidPayload("The body must be a JSON object.", errors=[FieldError("", "expected an object")])
-    try:
-        if "message" in payload:
-            request = SendMailRequest.model_validate(payload)
-            sender = request.message.from_
-            return MailDraft(
-                request,
-                sender.email_address.address if sender else None,
-                recipients_field="message.toRecipients",
-                sender_field="message.from",
-            )
-        simple = SimpleMail.model_validate(payload)
-        if errors := simple.field_errors():
-            raise InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
-        return MailDraft(simple.to_graph(), simple.from_)
-    except ValidationError as exc:
-        raise InvalidPayload(
-            f"{exc.error_count()} field(s) are invalid; see 'errors'.",
-            errors=[FieldError(field_path(e["loc"]), _message(e)) for e in exc.errors()],
-        ) from None
-
-
-def field_path(location: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part == "[key]" or part.startswith(("function-", "json-or-python")):
-            continue  # pydantic's internal validator names, meaningless to a caller
-        else:
-            path += f".{part}" if path else part
-    return path
-
-
-def _message(error: Any) -> str:
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        return "unknown field: not a property the bridge accepts"
-    return message.removeprefix("Value error, ")

@@ -1,8 +1,15 @@
-"""Email address and single-line text rules shared by settings and message validation."""
+"""What an email address and a header-safe line of text are, and how callers may write addresses.
+
+Settings (MAIL_SENDER, routes) and every mail model share these rules, so an address that passes
+in one place passes in all: the rules as functions, then as pydantic types.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictStr
 
 # An addr-spec as Exchange accepts it for recipients: RFC 5322 dot-atom local part (no quoted
 # strings: they are how display-name tricks like '"ceo@contoso.com" <x@evil>' get smuggled in)
@@ -56,3 +63,29 @@ def check_single_line(text: str) -> str:
     if _LINE_BREAKING_RE.search(text):
         raise ValueError("must be a single line: line breaks and control characters are not allowed")
     return text
+
+
+Address = Annotated[StrictStr, AfterValidator(check_address)]
+SingleLine = Annotated[StrictStr, AfterValidator(check_single_line)]
+DisplayName = Annotated[StrictStr, AfterValidator(check_display_name)]
+
+
+def one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+def address_object(value: Any) -> Any:
+    return {"address": value} if isinstance(value, str) else value
+
+
+class SimpleAddress(BaseModel):
+    """An address as callers and routes write it: ``"a@contoso.com"`` or ``{"address", "name"}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: Address
+    name: DisplayName | None = None
+
+
+# One address or a list, each a string or an object: `"to": ["a@contoso.com", {"address": ...}]`.
+AddressList = Annotated[list[Annotated[SimpleAddress, BeforeValidator(address_object)]], BeforeValidator(one_or_many)]

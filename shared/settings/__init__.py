@@ -1,0 +1,75 @@
+"""App settings: read from the environment once, at start, into one typed object made of parts.
+
+Each component takes only its part: the Graph transport ``graph``, the token provider
+``credentials``, mail policy ``policy``, the sources ``hook_auth``, delivery ``delivery``, the
+abuse limits ``limits``. Nothing else in the package reads ``os.environ`` (MSAL reads
+``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` itself, as it must). Every problem is collected,
+not just the first, so ``/api/health`` can name all the settings a user has to fix in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.settings.delivery import DeliveryMode, DeliverySettings, TransportKind, read_delivery
+from shared.settings.graph import Credentials, GraphSettings, read_credentials, read_graph
+from shared.settings.hook_auth import HookAuthSettings, read_hook_auth
+from shared.settings.limits import LimitSettings, read_limits
+from shared.settings.policy import PolicySettings, read_policy
+from shared.settings.reader import SettingProblem, SettingsError, SettingsReader
+from shared.settings.routes import Route, read_routes
+
+__all__ = ["SettingProblem", "Settings", "SettingsError", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    graph: GraphSettings
+    credentials: Credentials
+    policy: PolicySettings
+    hook_auth: HookAuthSettings
+    delivery: DeliverySettings
+    limits: LimitSettings
+    routes: dict[str, Route]  # always holds DEFAULT_ROUTE
+    templates_dir: Path | None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the environment into Settings, or raise SettingsError listing every problem."""
+    read = SettingsReader(environ)
+    graph = read_graph(read)
+    delivery = read_delivery(read)
+    credentials = read_credentials(read, graph.cloud, needed=delivery.transport is TransportKind.GRAPH)
+    policy = read_policy(read)
+    templates_setting = read.text("MAIL_TEMPLATES_DIR")
+    templates_dir = Path(templates_setting) if templates_setting else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        read.fail("MAIL_TEMPLATES_DIR", f"no folder at {templates_dir}")
+    settings = Settings(
+        graph=graph,
+        credentials=credentials,
+        policy=policy,
+        hook_auth=read_hook_auth(read, credentials.tenant_id),
+        delivery=delivery,
+        limits=read_limits(read),
+        routes=read_routes(read, policy),
+        templates_dir=templates_dir,
+    )
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings
+
+
+# The parts, for type hints elsewhere.
+__all__ += [
+    "Credentials",
+    "DeliveryMode",
+    "DeliverySettings",
+    "GraphSettings",
+    "HookAuthSettings",
+    "LimitSettings",
+    "PolicySettings",
+    "TransportKind",
+]
