@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from shared.runtime import Runtime, build_runtime
-from tests.azurite import running_azurite
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
-from tests.infra_tools import run_checkov
-from tests.support import settings_from
+from tests.helpers.app import settings_from
+from tests.helpers.azurite import running_azurite
+from tests.helpers.infra_tools import run_checkov
 
 TENANT = "contoso-tenant-id"
 CLIENT_ID = "mailhook-app-id"

@@ -9,7 +9,7 @@ import pytest
 from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import mail_request, response_json
+from tests.helpers.app import mail_request, response_json
 
 BASE = {"to": "ops@contoso.com", "subject": "ok"}
 TEN_MB = 10 * 1024 * 1024

@@ -1,7 +1,7 @@
 import pytest
 
 from shared.intake import MAX_BODY_BYTES, BodyTooLarge, InvalidJson, UnsupportedMediaType, read_json
-from tests.support import mail_request
+from tests.helpers.app import mail_request
 
 
 @pytest.mark.parametrize(

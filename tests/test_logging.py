@@ -11,7 +11,7 @@ from tests.conftest import CLIENT_ID, CLIENT_SECRET, TENANT, RuntimeFactory
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import mail_request, response_json
+from tests.helpers.app import mail_request, response_json
 
 BODY_TEXT = "body-text-that-must-never-be-logged"
 PAYLOAD = {

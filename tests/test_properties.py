@@ -32,7 +32,7 @@ from shared.mail.simple import SimpleMail
 from shared.problems import Problem
 from shared.runtime import Runtime, build_runtime
 from shared.sources import SOURCES
-from tests.support import DATA, hook_request, settings_from
+from tests.helpers.app import DATA, hook_request, settings_from
 
 ALLOWED_SENDER = "alerts@contoso.com"
 SETTINGS = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ALLOWED_SENDERS=ALLOWED_SENDER)

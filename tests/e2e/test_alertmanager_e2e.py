@@ -22,12 +22,12 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from tests.alertmanager import ALERTMANAGER, running_alertmanager
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes import FakeHttpServer, HttpAnswer, HttpRequest
 from tests.fakes.graph import FakeGraph, GraphRequest
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import DATA
+from tests.helpers.alertmanager import ALERTMANAGER, running_alertmanager
+from tests.helpers.app import DATA
+from tests.helpers.devserver import devserver, write_settings
 
 BEARER_TOKEN = "hook-bearer-token-for-e2e"
 GRAFANA_SECRET = "grafana-hmac-secret-for-e2e"

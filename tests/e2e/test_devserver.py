@@ -9,10 +9,10 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import reference_example
+from tests.helpers.app import reference_example
+from tests.helpers.devserver import devserver, write_settings
 
 
 def test_first_run_with_the_outbox(tmp_path: Path) -> None:

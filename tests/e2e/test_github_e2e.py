@@ -14,10 +14,10 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import DATA
+from tests.helpers.app import DATA
+from tests.helpers.devserver import devserver, write_settings
 
 SECRET = "e2e-github-webhook-secret-9d41"
 

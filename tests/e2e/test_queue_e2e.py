@@ -12,9 +12,9 @@ import requests
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from scripts.devserver import QueuePoller, QueueSettings
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
+from tests.helpers.devserver import devserver, write_settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.devserver import ROOT, free_port, write_settings
+from tests.helpers.devserver import ROOT, free_port, write_settings
 
 CHECKS = (
     "not_a_server_error",
@@ -37,7 +37,7 @@ RUN_TIMEOUT_S = 150
 
 @contextmanager
 def quiet_devserver(settings_file: Path, log_file: Path) -> Iterator[str]:
-    """tests/e2e/devserver.py's devserver(), with the server's output in a file.
+    """tests/helpers/devserver.py's devserver(), with the server's output in a file.
 
     That helper reads the output only when the server stops: the log lines of a thousand requests
     fill the pipe first and the server blocks on its next one. (Until the helper writes to a file.)

@@ -30,7 +30,7 @@ from pycep import BicepParser
 from shared.delivery.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
 from shared.delivery.transports.queue import bodies_container, poison_queue
 from shared.settings.delivery import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
-from tests.infra_tools import find_tool
+from tests.helpers.infra_tools import find_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"

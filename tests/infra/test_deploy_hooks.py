@@ -24,7 +24,7 @@ import pytest
 import yaml
 from pycep import BicepParser
 
-from tests.infra_tools import find_tool
+from tests.helpers.infra_tools import find_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURE_YAML = REPO_ROOT / "azure.yaml"

@@ -1,6 +1,6 @@
 """What the integration tests share: the examples, the action's script as a runner runs it, the outbox.
 
-The bridge under test is scripts/devserver.py as a subprocess (tests/e2e/devserver.py) with the
+The bridge under test is scripts/devserver.py as a subprocess (tests/helpers/devserver.py) with the
 outbox transport, so each accepted mail can be read back as the exact Graph request it became.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes import FakeHttpServer, HttpAnswer, HttpRequest
+from tests.helpers.devserver import devserver, write_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

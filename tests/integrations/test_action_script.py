@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.devserver import devserver, write_settings
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
+from tests.helpers.devserver import devserver, write_settings
 from tests.integrations.support import (
     Bridge,
     FakeMailhook,

@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from tests.alertmanager import ALERTMANAGER, AMTOOL, NOT_INSTALLED, running_alertmanager
+from tests.helpers.alertmanager import ALERTMANAGER, AMTOOL, NOT_INSTALLED, running_alertmanager
 from tests.integrations.support import (
     EXAMPLES,
     Bridge,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import requests
 
+from tests.helpers.app import DATA
 from tests.infra.test_bicep import INFRA_DIR, dotted, one_resource, parse_bicep
 from tests.integrations.support import Bridge, example_routes, recipients, route_of, running_bridge
-from tests.support import DATA
 
 EXAMPLES_DIR = INFRA_DIR / "examples"
 ACTION_GROUP = EXAMPLES_DIR / "action-group.bicep"

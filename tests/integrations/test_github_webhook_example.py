@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.helpers.app import DATA
 from tests.integrations.support import (
     EXAMPLES,
     Bridge,
@@ -25,7 +26,6 @@ from tests.integrations.support import (
     running_bridge,
     with_base_url,
 )
-from tests.support import DATA
 
 EXAMPLE = EXAMPLES / "github" / "webhook.md"
 SECRET = "github-example-webhook-secret"

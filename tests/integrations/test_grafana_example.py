@@ -17,6 +17,7 @@ import pytest
 import requests
 import yaml
 
+from tests.helpers.app import DATA
 from tests.integrations.support import (
     EXAMPLES,
     Bridge,
@@ -27,7 +28,6 @@ from tests.integrations.support import (
     route_of,
     running_bridge,
 )
-from tests.support import DATA
 
 EXAMPLE = EXAMPLES / "grafana" / "contact-points.yaml"
 SECRET = "grafana-example-hmac-secret"

@@ -17,7 +17,7 @@ from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Link, Notification, Severity, Status
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import DATA, hook_request, response_json
+from tests.helpers.app import DATA, hook_request, response_json
 
 
 def payload(name: str) -> dict[str, Any]:

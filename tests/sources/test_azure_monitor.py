@@ -21,7 +21,7 @@ from shared.settings.routes import Route
 from shared.sources.azure_monitor import MAX_GENERIC_FACTS, html_to_text, to_notification
 from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Link, Notification, Severity, Status
-from tests.support import DATA
+from tests.helpers.app import DATA
 
 FIXTURES = DATA / "azure-monitor"
 SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"

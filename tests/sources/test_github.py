@@ -21,7 +21,7 @@ from shared.sources.github import to_notification
 from shared.sources.notification import Link, Notification, Severity, Status
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import DATA, hook_request, response_json
+from tests.helpers.app import DATA, hook_request, response_json
 
 FIXTURES = DATA / "github"
 DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"

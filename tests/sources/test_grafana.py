@@ -18,7 +18,7 @@ from shared.sources.grafana import to_notification
 from shared.sources.notification import Link, Notification, Severity, Status
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import DATA, hook_request, response_json
+from tests.helpers.app import DATA, hook_request, response_json
 
 SECRET = "grafana-hmac-secret"
 SIGNATURE = "X-Grafana-Alerting-Signature"  # Grafana's default "Header"

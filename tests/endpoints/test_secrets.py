@@ -23,9 +23,9 @@ from tests.conftest import CLIENT_ID, CLIENT_SECRET, TENANT, RuntimeFactory
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import hook_request, mail_request
+from tests.helpers.app import hook_request, mail_request
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 BODY_TEXT = "quarterly-figures-body-never-logged"
 FUNCTION_KEY = "function-key-never-logged-0123456789"
 BEARER = "hook-bearer-never-logged-0123456789"

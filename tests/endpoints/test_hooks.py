@@ -11,7 +11,7 @@ import pytest
 from shared.endpoints.hooks import handle_hook
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.support import SENDER, hook_request, response_json
+from tests.helpers.app import SENDER, hook_request, response_json
 
 SLACK = {
     "text": "Backup failed on db-1\nexit code 2",
@@ -171,7 +171,7 @@ def test_the_recipient_policy_applies_to_routes_too(mi_runtime: RuntimeFactory, 
 
 
 def _alertmanager(name: str) -> str:
-    return (Path(__file__).parent / "data" / "alertmanager" / f"{name}.json").read_text()
+    return (Path(__file__).parents[1] / "data" / "alertmanager" / f"{name}.json").read_text()
 
 
 def test_send_resolved_false_drops_resolved_notifications(

@@ -11,7 +11,7 @@ import azure.functions as func
 
 from shared.settings import Settings, load_settings
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 # Every environment variable the bridge (or MSAL for it) reads starts with one of these.
 _SETTING_PREFIXES = ("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_", "AzureWebJobsStorage")
 

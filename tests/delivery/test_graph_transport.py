@@ -18,7 +18,7 @@ from shared.runtime import Runtime
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import SENDER, mail_request, reference_example, response_json
+from tests.helpers.app import SENDER, mail_request, reference_example, response_json
 
 SIMPLE = {"to": "ops@contoso.com", "subject": "Disk full", "text": "93%"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import is_app_setting
+from tests.helpers.app import is_app_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_S = 20.0

@@ -5,7 +5,7 @@ import pytest
 
 from shared.settings import SettingsError, load_settings
 from shared.settings.routes import DEFAULT_ROUTE, Route, parse_routes
-from tests.support import SENDER, settings_from
+from tests.helpers.app import SENDER, settings_from
 
 
 def problems_of(**values: str) -> list[str]:

@@ -26,7 +26,7 @@ from shared.sources.caller_auth import SignatureInvalid, verify_github_signature
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.fakes.jwks import FakeEntraKeys, action_group_claims
-from tests.support import DATA, hook_request, response_json, settings_from
+from tests.helpers.app import DATA, hook_request, response_json, settings_from
 
 # "Testing the webhook payload validation", GitHub Docs, Validating webhook deliveries.
 TEST_VECTOR_SECRET = "It's a Secret to Everybody"
@@ -260,7 +260,7 @@ def test_the_right_bearer_token_gets_the_mail_sent(
 def test_azure_monitor_needs_no_bearer_token(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     """Action groups cannot add a header of ours (a secure webhook sends its own Entra token)."""
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
-    alert = (Path(__file__).parent / "data" / "azure-monitor" / "metric-static-fired.json").read_bytes()
+    alert = (Path(__file__).parents[1] / "data" / "azure-monitor" / "metric-static-fired.json").read_bytes()
     assert handle_hook(hook_request("azure-monitor", alert), runtime).status_code == 202
     assert len(graph.sent) == 1
 

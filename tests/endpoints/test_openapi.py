@@ -25,9 +25,9 @@ from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import _check_header_name as check_header_name
 from shared.problems import FieldError, Problem
 from shared.sources import SOURCES
-from tests.support import DATA, reference_example
+from tests.helpers.app import DATA, reference_example
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = openapi_document()
 OPERATIONS = {
     "mail": DOCUMENT["paths"]["/api/mail"]["post"],

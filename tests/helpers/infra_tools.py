@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
 INFRA_VENV_BIN = REPO_ROOT / ".venv-infra" / "bin"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from shared.delivery.transports.outbox import OutboxTransport
 from shared.mail.draft import parse_mail_request
 from shared.mail.policy import MailPolicy
-from tests.support import settings_from
+from tests.helpers.app import settings_from
 
 
 def send_to_outbox(tmp_path: Path, payload: dict[str, object], request_id: str = "req-1") -> tuple[EmailMessage, bytes]:
@@ -66,7 +66,7 @@ def test_html_body_is_an_html_part(tmp_path: Path) -> None:
 
 
 def test_reference_example_lands_with_both_files(tmp_path: Path) -> None:
-    payload = json.loads((Path(__file__).parent / "data" / "reference-example-2.json").read_text())
+    payload = json.loads((Path(__file__).parents[1] / "data" / "reference-example-2.json").read_text())
     parsed, graph_json = send_to_outbox(tmp_path, payload, "req-2")
     assert parsed["x-custom-header-group-name"] == "Nevada"
     assert json.loads(graph_json)["message"]["internetMessageHeaders"][1] == {

@@ -7,7 +7,7 @@ from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
 from shared.mail.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
 from shared.settings import Settings
-from tests.support import SENDER, settings_from
+from tests.helpers.app import SENDER, settings_from
 
 
 def approve(payload: Any, settings: Settings | None = None) -> GraphSend:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from shared.mail.draft import InvalidPayload, parse_mail_request
-from tests.support import reference_example
+from tests.helpers.app import reference_example
 
 
 def graph_body(payload: Any) -> dict[str, Any]:

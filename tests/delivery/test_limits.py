@@ -10,7 +10,7 @@ from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import hook_request, mail_request, response_json
+from tests.helpers.app import hook_request, mail_request, response_json
 
 SIMPLE = {"to": "ops@contoso.com", "subject": "x"}
 

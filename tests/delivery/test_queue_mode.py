@@ -26,9 +26,9 @@ from shared.runtime import Runtime
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
-from tests.support import hook_request, mail_request, response_json
+from tests.helpers.app import hook_request, mail_request, response_json
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SIMPLE = {"to": "ops@contoso.com", "subject": "Disk full", "text": "93%"}
 
 

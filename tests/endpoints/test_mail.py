@@ -11,7 +11,7 @@ import pytest
 
 import function_app
 from shared import runtime as runtime_module
-from tests.support import SENDER, is_app_setting, mail_request, reference_example, response_json
+from tests.helpers.app import SENDER, is_app_setting, mail_request, reference_example, response_json
 
 # The functions exactly as the Functions worker would call them after indexing.
 MAIL = function_app.mail

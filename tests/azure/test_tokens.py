@@ -14,7 +14,7 @@ from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
 from tests.fakes.tls import make_client_certificate
-from tests.support import mail_request, response_json
+from tests.helpers.app import mail_request, response_json
 
 SIMPLE = {"to": "ops@contoso.com", "subject": "x"}
 

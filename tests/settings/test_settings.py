@@ -4,7 +4,7 @@ import pytest
 
 from shared.settings import SettingsError, TransportKind, load_settings
 from shared.settings.graph import AuthMode
-from tests.support import SENDER, settings_from
+from tests.helpers.app import SENDER, settings_from
 
 
 def problems_of(**values: str) -> dict[str, str]:
