@@ -6,6 +6,8 @@ machinery and our models, MSAL, the webhook sources, queue mode) is wanted by on
 by none until a request comes (bench/results.md, "Cold start").
 """
 
+import os
+
 import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -39,10 +41,17 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return handle_openapi(req)
 
 
-# Queue mode (MAIL_DELIVERY=queue): the HTTP functions enqueue, this one sends. The queue name is
-# an app setting, resolved by the host: MAIL_QUEUE_NAME must be set (infra and the samples do).
-@app.queue_trigger(arg_name="msg", queue_name="%MAIL_QUEUE_NAME%", connection="AzureWebJobsStorage")
-def deliver(msg: func.QueueMessage) -> None:
-    from shared.delivery.queue_worker import handle_queued_mail
+# Queue mode (MAIL_DELIVERY=queue): the HTTP functions enqueue, this one sends. It is declared only
+# in queue mode: the worker indexes this module at start with the app settings already in the
+# environment, and Core Tools refuses to start a non-HTTP trigger without AzureWebJobsStorage, so
+# `func start` with the sample settings (direct mode, no storage) must not see it
+# (https://learn.microsoft.com/azure/azure-functions/functions-reference-python#programming-model).
+# The queue name is an app setting, resolved by the host: MAIL_QUEUE_NAME must be set. This is the
+# one setting read here, by hand: importing shared.settings would put pydantic on every cold start.
+if os.environ.get("MAIL_DELIVERY", "").strip().lower() == "queue":
 
-    handle_queued_mail(msg.get_body().decode("utf-8"))
+    @app.queue_trigger(arg_name="msg", queue_name="%MAIL_QUEUE_NAME%", connection="AzureWebJobsStorage")
+    def deliver(msg: func.QueueMessage) -> None:
+        from shared.endpoints.deliver import handle_queued_mail
+
+        handle_queued_mail(msg.get_body().decode("utf-8"))

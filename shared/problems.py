@@ -7,7 +7,6 @@ status and a stable ``code``. This module only knows how to turn one into a resp
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -75,13 +74,6 @@ def json_response(
     return func.HttpResponse(
         body=json.dumps(document), status_code=status, headers=all_headers, mimetype=mimetype, charset="utf-8"
     )
-
-
-def answer_problem(problem: Problem, request_id: str, log: logging.Logger) -> func.HttpResponse:
-    """Log a failure (a warning for the caller's, an error for ours) and answer it."""
-    level = logging.WARNING if problem.status < 500 else logging.ERROR
-    log.log(level, "answered %d %s: %s", problem.status, problem.code, problem.detail)
-    return problem_response(problem, request_id)
 
 
 def problem_response(problem: Problem, request_id: str | None) -> func.HttpResponse:

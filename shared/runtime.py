@@ -15,6 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from shared.azure.tokens import MsalTokenProvider
+from shared.delivery.dispatch import Dispatcher
 from shared.delivery.idempotency import IdempotencyStore
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
 from shared.delivery.limits import RateLimiter, RecipientBudget
@@ -50,6 +51,7 @@ class Runtime:
     renderer: Renderer
     rate_limiter: RateLimiter
     recipient_budget: RecipientBudget
+    dispatcher: Dispatcher  # claim → budget → send → settle, for the HTTP endpoints
     # Checks /api/hooks/azure-monitor's Entra token when AZURE_MONITOR_WEBHOOK_AUDIENCE is set; its
     # signing-key cache lives as long as the process.
     entra_webhook_verifier: EntraWebhookVerifier | None = None
@@ -103,6 +105,7 @@ def build_runtime(settings: Settings) -> Runtime:
             authority_host=settings.credentials.authority_host,
             session=session,
         )
+    recipient_budget = RecipientBudget(settings.limits.daily_recipient_budget)
     return Runtime(
         settings=settings,
         policy=MailPolicy(settings.policy),
@@ -112,7 +115,8 @@ def build_runtime(settings: Settings) -> Runtime:
         idempotency=idempotency,
         renderer=renderer,
         rate_limiter=RateLimiter(settings.limits.rate_limit_per_minute, settings.limits.rate_limit_burst),
-        recipient_budget=RecipientBudget(settings.limits.daily_recipient_budget),
+        recipient_budget=recipient_budget,
+        dispatcher=Dispatcher(idempotency, recipient_budget, queue or delivery_transport),
         entra_webhook_verifier=entra_webhook_verifier,
     )
 

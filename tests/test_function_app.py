@@ -1,21 +1,51 @@
-"""Indexing as the Python worker does it: import function_app, exactly one FunctionApp, its bindings."""
+"""Indexing as the Python worker does it: import function_app, exactly one FunctionApp, its bindings.
+
+The worker imports function_app once per process with the app settings in the environment, so each
+mode is indexed in a fresh interpreter.
+"""
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import azure.functions as func
 import pytest
 
 import function_app
+from tests.helpers.app import is_app_setting
+from tests.helpers.devserver import ROOT
+
+_INDEX = (
+    "import json, function_app; print(json.dumps({str(f.get_function_name()): json.loads(f.get_function_json())"
+    "['bindings'] for f in function_app.app.get_functions()}))"
+)
+
+
+def index_with(**settings: str) -> dict[str, list[dict[str, Any]]]:
+    environ = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
+    result = subprocess.run(
+        [sys.executable, "-c", _INDEX], env={**environ, **settings}, cwd=ROOT, capture_output=True, check=True
+    )
+    indexed: dict[str, list[dict[str, Any]]] = json.loads(result.stdout)
+    return indexed
 
 
 @pytest.fixture(scope="module")
 def bindings() -> dict[str, list[dict[str, Any]]]:
-    # get_functions() is not idempotent (a second call raises), so it is called once per module.
-    return {
-        str(function.get_function_name()): json.loads(function.get_function_json())["bindings"]
-        for function in function_app.app.get_functions()
-    }
+    return index_with(MAIL_DELIVERY="queue")
+
+
+def test_direct_mode_declares_no_queue_trigger() -> None:
+    # Core Tools will not start a non-HTTP trigger without AzureWebJobsStorage, which the sample
+    # settings (direct mode, the outbox) leave empty.
+    for settings in ({}, {"MAIL_DELIVERY": "direct"}, {"MAIL_DELIVERY": "Queue "}):
+        indexed = index_with(**settings)
+        expected = {"mail", "hooks", "health", "openapi"} | ({"deliver"} if "Queue" in str(settings) else set())
+        assert set(indexed) == expected, settings
+        queue_triggers = [b for bs in indexed.values() for b in bs if b["type"] == "queueTrigger"]
+        assert bool(queue_triggers) == ("deliver" in expected)
 
 
 def test_module_holds_exactly_one_function_app() -> None:

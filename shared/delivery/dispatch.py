@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.delivery.idempotency import Claim
+from shared.delivery.idempotency import Claim, IdempotencyStore
+from shared.delivery.limits import RecipientBudget
+from shared.delivery.transports import Transport
 from shared.delivery.transports.graph import GraphTimeout
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import Problem
-from shared.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -44,29 +45,36 @@ def header_key(value: str | None) -> str | None:
     return key
 
 
-def dispatch(runtime: Runtime, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
-    recipients = len(mail.request.message.recipients())
-    if key is None:
-        runtime.recipient_budget.check(mail.mailbox, recipients)
-        runtime.transport.send(mail, request_id)
-    else:
-        claim = runtime.idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
-        if not claim.first:
-            log.info("duplicate of request %s: nothing sent", claim.request_id)
-            return Dispatched("duplicate", claim.request_id)
-        _send_claimed(runtime, mail, request_id, claim)
-    runtime.recipient_budget.record(mail.mailbox, recipients)
-    return Dispatched("accepted", request_id)
+class Dispatcher:
+    """Claim → budget → send → settle, for every message an HTTP endpoint accepts."""
 
+    def __init__(self, idempotency: IdempotencyStore, recipient_budget: RecipientBudget, transport: Transport) -> None:
+        self._idempotency = idempotency
+        self._recipient_budget = recipient_budget
+        self._transport = transport
 
-def _send_claimed(runtime: Runtime, mail: GraphSend, request_id: str, claim: Claim) -> None:
-    try:
-        runtime.recipient_budget.check(mail.mailbox, len(mail.request.message.recipients()))
-        runtime.transport.send(mail, request_id)
-    except GraphTimeout:
-        runtime.idempotency.complete(claim)
-        raise
-    except BaseException:
-        runtime.idempotency.release(claim)
-        raise
-    runtime.idempotency.complete(claim)
+    def dispatch(self, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
+        recipients = len(mail.request.message.recipients())
+        if key is None:
+            self._recipient_budget.check(mail.mailbox, recipients)
+            self._transport.send(mail, request_id)
+        else:
+            claim = self._idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
+            if not claim.first:
+                log.info("duplicate of request %s: nothing sent", claim.request_id)
+                return Dispatched("duplicate", claim.request_id)
+            self._send_claimed(mail, request_id, claim)
+        self._recipient_budget.record(mail.mailbox, recipients)
+        return Dispatched("accepted", request_id)
+
+    def _send_claimed(self, mail: GraphSend, request_id: str, claim: Claim) -> None:
+        try:
+            self._recipient_budget.check(mail.mailbox, len(mail.request.message.recipients()))
+            self._transport.send(mail, request_id)
+        except GraphTimeout:
+            self._idempotency.complete(claim)
+            raise
+        except BaseException:
+            self._idempotency.release(claim)
+            raise
+        self._idempotency.complete(claim)

@@ -10,13 +10,15 @@ from typing import Any
 
 import azure.functions as func
 
+from shared.endpoints._respond import responding
 from shared.problems import PROBLEM_CONTENT_TYPE, Problem, json_response
 from shared.runtime import Runtime, current_runtime
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def handle_health(req: func.HttpRequest, runtime: Runtime | None = None) -> func.HttpResponse:
+@responding
+def handle_health(req: func.HttpRequest, request_id: str, runtime: Runtime | None = None) -> func.HttpResponse:
     try:
         runtime = runtime or current_runtime()
     except Problem as problem:

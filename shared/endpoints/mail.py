@@ -1,42 +1,33 @@
-"""POST /api/mail: intake → mail request → policy → transport, answering 202 or a problem."""
+"""POST /api/mail: intake → mail draft → policy → delivery, answering 202 or a problem."""
 
 from __future__ import annotations
 
-import uuid
-
 import azure.functions as func
 
-from shared.delivery.dispatch import dispatch, header_key
+from shared.delivery.dispatch import header_key
 from shared.delivery.limits import caller_of
+from shared.endpoints._respond import responding
 from shared.intake import read_json
-from shared.logs import get_logger, request_context
+from shared.logs import get_logger
 from shared.mail.draft import parse_mail_request
-from shared.problems import Problem, answer_problem, json_response
+from shared.problems import json_response
 from shared.runtime import Runtime, current_runtime
 
 log = get_logger(__name__)
 
 
-def handle_mail(req: func.HttpRequest, runtime: Runtime | None = None) -> func.HttpResponse:
-    request_id = str(uuid.uuid4())
-    with request_context(request_id):
-        try:
-            runtime = runtime or current_runtime()
-            runtime.rate_limiter.take(caller_of(req.headers, req.params))
-            draft = parse_mail_request(read_json(req))
-            mail = runtime.policy.approve(draft)
-            key = header_key(req.headers.get("Idempotency-Key"))
-            dispatched = dispatch(
-                runtime,
-                mail,
-                request_id,
-                key=f"mail:{key}" if key else None,
-                ttl_s=runtime.settings.delivery.idempotency_ttl_s,
-            )
-        except Problem as problem:
-            return answer_problem(problem, request_id, log)
-        log.info(
-            "accepted: %d recipient(s) from %s via %s (%d bytes)",
-            len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
-        )  # fmt: skip
-        return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
+@responding
+def handle_mail(req: func.HttpRequest, request_id: str, runtime: Runtime | None = None) -> func.HttpResponse:
+    runtime = runtime or current_runtime()
+    runtime.rate_limiter.take(caller_of(req.headers, req.params))
+    draft = parse_mail_request(read_json(req))
+    mail = runtime.policy.approve(draft)
+    key = header_key(req.headers.get("Idempotency-Key"))
+    dispatched = runtime.dispatcher.dispatch(
+        mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.delivery.idempotency_ttl_s
+    )
+    log.info(
+        "accepted: %d recipient(s) from %s via %s (%d bytes)",
+        len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
+    )  # fmt: skip
+    return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)

@@ -21,6 +21,7 @@ from pydantic_core import core_schema
 
 from shared import addresses
 from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
+from shared.endpoints._respond import responding
 from shared.mail import graph_message
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
@@ -35,7 +36,8 @@ CACHE_CONTROL = "public, max-age=3600"
 SCHEMAS_REF = "#/components/schemas/"
 
 
-def handle_openapi(req: func.HttpRequest) -> func.HttpResponse:
+@responding
+def handle_openapi(req: func.HttpRequest, request_id: str) -> func.HttpResponse:
     return func.HttpResponse(
         body=openapi_json(),
         status_code=200,
@@ -279,6 +281,7 @@ _PROBLEMS = {
     502: "Graph or the identity provider refused the bridge's configuration, or Graph failed.",
     503: "Graph, the token endpoint, the queue or the idempotency table is unavailable, or a setting is wrong.",
     504: "Graph did not answer in time; not retried, so the message is never sent twice.",
+    500: "A bug in the bridge; report the `requestId`, which finds its stack trace in the logs.",
 }
 
 
@@ -335,7 +338,7 @@ def _mail_operation() -> dict[str, Any]:
         },
         "responses": {
             "202": _json_response("Graph accepted the message (or queued it); or a duplicate.", _ref("Accepted")),
-            **_problem_responses(400, 401, 403, 413, 415, 422, 429, 502, 503, 504),
+            **_problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 502, 503, 504),
         },
     }
 
@@ -384,7 +387,7 @@ def _hook_operation() -> dict[str, Any]:
                 "Mailed (or queued, or a duplicate), or understood and not mailed.",
                 {"anyOf": [_ref("Accepted"), _ref("NotMailed")]},
             ),
-            **_problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 502, 503, 504),
+            **_problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 500, 502, 503, 504),
         },
     }
 

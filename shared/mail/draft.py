@@ -32,6 +32,8 @@ class MailDraft:
     # Where the caller wrote recipients and sender, so policy errors name the caller's own field.
     recipients_field: str = "to"
     sender_field: str = "from"
+    # The route a webhook notification was composed for; None for /api/mail.
+    route_name: str | None = None
 
 
 def parse_mail_request(payload: Any) -> MailDraft:

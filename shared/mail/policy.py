@@ -26,6 +26,12 @@ class RecipientNotAllowed(Problem):
     title = "A recipient is outside the allowed domains"
 
 
+class RouteWithoutRecipients(Problem):
+    status = 503
+    code = "route_without_recipients"
+    title = "The route has no recipients"
+
+
 class MessageTooLarge(Problem):
     status = 413
     code = "message_too_large"
@@ -42,6 +48,11 @@ class MailPolicy:
         request = draft.request
         message = request.message
         if not message.recipients():
+            # The one place MAIL_DEFAULT_TO applies: to /api/mail without recipients, and to routes without any.
+            if not self._settings.default_to and draft.route_name is not None:
+                raise RouteWithoutRecipients(
+                    f"Route '{draft.route_name}' names no recipients; set its 'to' in MAIL_ROUTES, or MAIL_DEFAULT_TO."
+                )
             if not self._settings.default_to:
                 raise InvalidPayload(
                     "No recipients: give 'to', 'cc' or 'bcc' (or set MAIL_DEFAULT_TO).",

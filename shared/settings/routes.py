@@ -96,7 +96,7 @@ def read_routes(read: SettingsReader, policy: PolicySettings) -> dict[str, Route
         except ValueError as exc:
             read.fail(setting, str(exc))
     if DEFAULT_ROUTE not in routes:
-        routes[DEFAULT_ROUTE] = Route.model_validate({"to": list(policy.default_to)})
+        routes[DEFAULT_ROUTE] = Route()  # its recipients are MAIL_DEFAULT_TO, which policy applies
     for name, route in routes.items():
         for recipient in route.recipients():
             if not policy.recipient_domain_allowed(recipient.address):

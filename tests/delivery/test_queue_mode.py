@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import random
 import threading
@@ -18,8 +19,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from shared.delivery.queue_worker import handle_queued_mail
 from shared.delivery.transports.queue import MAX_INLINE_BODY_BYTES, bodies_container
+from shared.endpoints.deliver import handle_queued_mail
 from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from shared.runtime import Runtime
@@ -29,6 +30,7 @@ from tests.fakes.identity import FakeManagedIdentity
 from tests.helpers.app import hook_request, mail_request, response_json
 
 DATA = Path(__file__).parents[1] / "data"
+ROOT = Path(__file__).resolve().parents[2]
 SIMPLE = {"to": "ops@contoso.com", "subject": "Disk full", "text": "93%"}
 
 
@@ -310,14 +312,20 @@ def poison_all(runtime: Runtime, azurite: str) -> dict[str, str]:
 def test_queue_function_object_as_the_host_calls_it(
     queue_runtime: Callable[..., Runtime], graph: FakeGraph, azurite: str, identity: FakeManagedIdentity
 ) -> None:
-    import function_app
+    # The worker indexes function_app with the app settings set; deliver exists only in queue mode.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MAIL_DELIVERY", "queue")
+        spec = importlib.util.spec_from_file_location("function_app_in_queue_mode", ROOT / "function_app.py")
+        assert spec is not None and spec.loader is not None
+        function_app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(function_app)
 
     runtime = queue_runtime()
     handle_mail(mail_request(SIMPLE), runtime)
     [message] = queue_client(azurite, runtime.settings.delivery.queue_name).receive_messages()
     # The Functions host hands the function the decoded body as bytes.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("shared.delivery.queue_worker.current_runtime", lambda: runtime)
+        patch.setattr("shared.endpoints.deliver.current_runtime", lambda: runtime)
         function_app.deliver(
             func.QueueMessage(id=message.id, body=message.content.encode(), pop_receipt=message.pop_receipt)
         )
