@@ -20,7 +20,7 @@ TENANT = "contoso-tenant-id"
 CLIENT_ID = "mailhook-app-id"
 CLIENT_SECRET = "client-secret-value-never-logged"
 
-# Managed identity sources MSAL would pick before App Service's (graph-and-auth.md §6(b)).
+# Managed identity sources MSAL would pick before App Service's (msal/managed_identity.py, ``_obtain_token``).
 _OTHER_IDENTITY_VARIABLES = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT")
 
 

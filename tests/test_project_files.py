@@ -1,7 +1,8 @@
 """host.json and local.settings.sample.json as the Functions host and Core Tools read them.
 
-The schemas are SchemaStore's (tests/data/schemas), which are lax in places (notes in
-functions-and-infra.md §4), so the stricter rules Core Tools applies are checked here as well.
+The schemas are SchemaStore's (tests/data/schemas), which are lax in places (local.settings.json's
+Values may be any JSON there, while Core Tools requires strings), so the stricter rules Core Tools
+applies are checked here as well.
 """
 
 from __future__ import annotations

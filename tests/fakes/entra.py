@@ -1,6 +1,7 @@
 """A fake Entra ID: OIDC discovery and the client-credentials token endpoint, over HTTPS.
 
-What MSAL's ``ConfidentialClientApplication`` needs (graph-and-auth.md §6(a),(d)): the
+What MSAL's ``ConfidentialClientApplication`` needs (msal/authority.py and msal/application.py in
+AzureAD/microsoft-authentication-library-for-python): the
 constructor GETs ``{authority}/v2.0/.well-known/openid-configuration``; a cache miss POSTs the
 form ``grant_type=client_credentials, client_id, scope, client_info=1`` plus ``client_secret`` or
 ``client_assertion_type`` + ``client_assertion`` to the discovered ``token_endpoint``.

@@ -1,6 +1,7 @@
 """A fake Microsoft Graph that serves ``POST /v1.0/users/{id | userPrincipalName}/sendMail``.
 
-Behaviour follows /work/shared/reference/graph-and-auth.md §1-§3: 202 with an empty body on
+Behaviour follows Graph's documentation (https://learn.microsoft.com/graph/api/user-sendmail,
+https://learn.microsoft.com/graph/errors, https://learn.microsoft.com/graph/throttling): 202 with an empty body on
 success, ``request-id``/``client-request-id`` headers, Graph's error body shape, 401
 ``InvalidAuthenticationToken`` for a refused bearer token, 413 above the 4 MB request cap.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from . import FakeHttpServer, HttpAnswer, HttpRequest
 
-# "The maximum request length supported is 4MB." (graph-and-auth.md §2; GDC issue #682)
+# "The maximum request length supported is 4MB." (microsoftgraph/microsoft-graph-docs-contrib#682)
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 # Graph matches path segments case-insensitively; the mailbox is an object id or a UPN.

@@ -1,6 +1,7 @@
 """A fake App Service / Azure Functions managed identity endpoint.
 
-Protocol (graph-and-auth.md §6(c); msal/managed_identity.py ``_obtain_token_on_app_service``):
+Protocol (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference;
+msal/managed_identity.py ``_obtain_token_on_app_service``):
 ``GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=...[&client_id=|&mi_res_id=|&object_id=]``
 with header ``X-IDENTITY-HEADER: {IDENTITY_HEADER}``; the answer carries ``access_token`` and
 ``expires_on`` (epoch seconds), both of which MSAL requires.
