@@ -8,9 +8,15 @@ INFRA_VENV := .venv-infra
 
 .PHONY: run test lint typecheck pytest clean bench
 
-# The venv is rebuilt when a requirements file changes; the stamp records the last install.
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The venv is brought up to date when a requirements file changes; each stamp records an install.
+# `make run` needs only the runtime requirements; the dev tools (mypy, schemathesis, hypothesis, ...)
+# are installed on top of them for `make test`, so a first `make run` does not wait for them.
+$(BIN)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime-installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -27,7 +33,7 @@ node_modules/.bin/azurite: package.json package-lock.json
 local.settings.json:
 	cp local.settings.sample.json $@
 
-run: $(BIN)/.installed local.settings.json
+run: $(BIN)/.runtime-installed local.settings.json
 	$(BIN)/python scripts/devserver.py --port $(PORT)
 
 lint: $(BIN)/.installed

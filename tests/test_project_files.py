@@ -8,6 +8,7 @@ applies are checked here as well.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,16 @@ def test_local_settings_sample_is_a_valid_outbox_configuration() -> None:
 def test_local_settings_json_is_never_committed_nor_deployed() -> None:
     assert "local.settings.json" in (ROOT / ".gitignore").read_text().split()
     assert "local.settings.json" in (ROOT / ".funcignore").read_text().split()
+
+
+def test_make_run_installs_only_the_runtime_requirements(tmp_path: Path) -> None:
+    # A first `make run` must not wait for the dev tools (issue: 67 s before serving). `make -n`
+    # prints what a fresh clone would run, without running it.
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "local.settings.sample.json"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    planned = subprocess.run(["make", "-n", "run"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert "-r requirements.txt" in planned
+    assert "requirements-dev.txt" not in planned
+    assert "scripts/devserver.py" in planned
+    tested = subprocess.run(["make", "-n", "lint"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert "-r requirements-dev.txt" in tested
