@@ -33,10 +33,6 @@ def get_logger(name: str) -> logging.Logger:
     return logger
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 @contextlib.contextmanager
 def request_context(request_id: str) -> Iterator[None]:
     token = _request_id.set(request_id)
