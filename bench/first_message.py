@@ -3,7 +3,11 @@
 bench/cold_start.py times the whole process from the outside: interpreter start, imports, settings,
 the token request, the first template compile, the send. That is the cold start a caller waits for.
 
-    python bench/first_message.py --services '<json from fake_services.py>' (--payload NAME | --peer NAME)
+    python bench/first_message.py --services '<json from fake_services.py>' (--payload NAME | --peer NAME | --floor)
+
+``--floor`` is what the four runtime dependencies cost doing the same by hand, with nothing of
+ours: import azure.functions, msal, requests and pydantic, get one managed-identity token, POST
+one sendMail. The app's first message is measured against it.
 """
 
 from __future__ import annotations
@@ -20,8 +24,13 @@ def main() -> None:
     parser.add_argument("--services", required=True, help="what bench/fake_services.py printed")
     parser.add_argument("--payload", choices=list(support.PAYLOADS))
     parser.add_argument("--peer", choices=["msgraph-sdk", "apprise"])
+    parser.add_argument("--floor", action="store_true", help="the four dependencies by hand, nothing of ours")
     args = parser.parse_args()
     services = json.loads(args.services)
+
+    if args.floor:
+        send_by_hand(services)
+        return
 
     if args.peer:
         import peers
@@ -40,3 +49,34 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def send_by_hand(services: dict[str, object]) -> None:
+    """The floor: the four dependencies, one managed-identity token, one sendMail; no validation, no policy."""
+    import azure.functions  # noqa: F401 (imported as the worker would, for the comparison)
+    import msal
+    import pydantic  # noqa: F401
+    import requests
+
+    identity_environment = services["identity_environment"]
+    assert isinstance(identity_environment, dict)
+    support.use_environment(identity_environment)
+    session = requests.Session()
+    client = msal.ManagedIdentityClient(msal.SystemAssignedManagedIdentity(), http_client=session, token_cache=None)
+    token = client.acquire_token_for_client(resource="https://graph.microsoft.com")["access_token"]
+    message = json.loads(support.body_of("simple"))
+    body = {
+        "message": {
+            "subject": message["subject"],
+            "body": {"contentType": "Text", "content": message["text"]},
+            "toRecipients": [{"emailAddress": {"address": address}} for address in message["to"]],
+        }
+    }
+    response = session.post(
+        f"{services['graph_base_url']}/v1.0/users/{support.SENDER}/sendMail",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    if response.status_code != 202:
+        raise SystemExit(f"the floor's sendMail answered {response.status_code}")
