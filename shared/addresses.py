@@ -1,7 +1,8 @@
 """What an email address and a header-safe line of text are, and how callers may write addresses.
 
 Settings (MAIL_SENDER, routes) and every mail model share these rules, so an address that passes
-in one place passes in all: the rules as functions, then as pydantic types.
+in one place passes in all: the rules as functions, then as pydantic types. Each type also says
+its rule in JSON Schema (``WithJsonSchema``, ``json_schema_input_type``), for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictStr, WithJsonSchema
 
 # An addr-spec as Exchange accepts it for recipients: RFC 5322 dot-atom local part (no quoted
 # strings: they are how display-name tricks like '"ceo@contoso.com" <x@evil>' get smuggled in)
@@ -23,7 +24,22 @@ MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit
 
 # Characters that end a header line or that mail clients render as a line break: CR, LF, the
 # other C0 controls but TAB, DEL, NEL and the Unicode line/paragraph separators.
-_LINE_BREAKING_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_LINE_BREAKING_CHARACTERS = "\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029"
+_LINE_BREAKING_RE = re.compile(f"[{_LINE_BREAKING_CHARACTERS}]")
+
+# JSON Schema patterns are ECMA-262 regexes (JSON Schema Validation 2020-12, section 6.3.3:
+# https://json-schema.org/draft/2020-12/json-schema-validation), and so are the regexes here.
+# "(?![\s\S])" is the end of the text in both dialects; "$" would also match before a final
+# newline in Python's re, which jsonschema uses, and so let "X-A\n" through.
+_END_OF_TEXT = r"(?![\s\S])"
+
+
+def whole_text_pattern(regex: re.Pattern[str]) -> str:
+    """A JSON Schema ``pattern`` that matches what ``regex.fullmatch`` matches."""
+    return f"^(?:{regex.pattern}){_END_OF_TEXT}"
+
+
+SINGLE_LINE_PATTERN = f"^[^{_LINE_BREAKING_CHARACTERS}]*{_END_OF_TEXT}"
 
 
 def check_address(address: str) -> str:
@@ -65,9 +81,15 @@ def check_single_line(text: str) -> str:
     return text
 
 
-Address = Annotated[StrictStr, AfterValidator(check_address)]
-SingleLine = Annotated[StrictStr, AfterValidator(check_single_line)]
-DisplayName = Annotated[StrictStr, AfterValidator(check_display_name)]
+# What the validators check, said in JSON Schema so that callers (and schemathesis) see the rule
+# instead of finding it by trial. A validator may check more than its schema says (a display name
+# holding an address); never less. check_address trims blanks; the schema asks for none.
+ADDRESS_JSON_SCHEMA = {"type": "string", "pattern": whole_text_pattern(_ADDRESS_RE), "maxLength": MAX_ADDRESS_LENGTH}
+SINGLE_LINE_JSON_SCHEMA = {"type": "string", "pattern": SINGLE_LINE_PATTERN}
+
+Address = Annotated[StrictStr, AfterValidator(check_address), WithJsonSchema(ADDRESS_JSON_SCHEMA)]
+SingleLine = Annotated[StrictStr, AfterValidator(check_single_line), WithJsonSchema(SINGLE_LINE_JSON_SCHEMA)]
+DisplayName = Annotated[StrictStr, AfterValidator(check_display_name), WithJsonSchema(SINGLE_LINE_JSON_SCHEMA)]
 
 
 def one_or_many(value: Any) -> Any:
@@ -87,5 +109,15 @@ class SimpleAddress(BaseModel):
     name: DisplayName | None = None
 
 
+# pydantic describes a before-validator by the type it produces; these accept more, and the schema
+# says so with the type they take (json_schema_input_type, used for the schema only).
+_AddressText = Annotated[Address, WithJsonSchema({**ADDRESS_JSON_SCHEMA, "description": "an email address"})]
+# A string or an object: `"a@contoso.com"` or `{"address": "a@contoso.com", "name": "Ops"}`.
+AddressItem = Annotated[
+    SimpleAddress, BeforeValidator(address_object, json_schema_input_type=_AddressText | SimpleAddress)
+]
 # One address or a list, each a string or an object: `"to": ["a@contoso.com", {"address": ...}]`.
-AddressList = Annotated[list[Annotated[SimpleAddress, BeforeValidator(address_object)]], BeforeValidator(one_or_many)]
+AddressList = Annotated[
+    list[AddressItem],
+    BeforeValidator(one_or_many, json_schema_input_type=_AddressText | SimpleAddress | list[AddressItem]),
+]

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-import re
-from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
-from pydantic_core import core_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from shared import addresses
 from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
 from shared.endpoints._respond import responding
-from shared.mail import graph_message
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
@@ -77,95 +72,11 @@ def openapi_document() -> dict[str, Any]:
 
 
 # --- Request schemas: pydantic's, from the validating models ---------------------------------------
+# Each type declares its own JSON Schema where its validator is defined (shared.addresses,
+# shared.mail.graph_message, shared.mail.simple); this module only assembles the document.
 
 
-# "(?![\s\S])" is the end of the text in both dialects; "$" would also match before a final
-# newline in Python's re, which jsonschema uses, and so let "X-A\n" through.
-_END = r"(?![\s\S])"
-
-
-def _anchored(pattern: re.Pattern[str]) -> str:
-    return f"^(?:{pattern.pattern}){_END}"
-
-
-# The validators' own regexes are ECMA-262 regexes too (JSON Schema's dialect).
-_SINGLE_LINE = "^[^" + addresses._LINE_BREAKING_RE.pattern.removeprefix("[").removesuffix("]") + "]*" + _END
-
-# What an after-validator checks, said in JSON Schema where it can be, so that callers (and
-# schemathesis) see the rule instead of finding it by trial. A validator may check more than this
-# says (a display name holding an address); never less.
-_AFTER_VALIDATOR_RULES: dict[Callable[..., Any], dict[str, Any]] = {
-    addresses.check_address: {"pattern": _anchored(addresses._ADDRESS_RE), "maxLength": addresses.MAX_ADDRESS_LENGTH},
-    addresses.check_single_line: {"pattern": _SINGLE_LINE},
-    addresses.check_display_name: {"pattern": _SINGLE_LINE},
-    graph_message._check_header_name: {"pattern": _anchored(graph_message._HEADER_NAME_RE)},
-    graph_message._check_base64: {"contentEncoding": "base64"},
-}
-
-
-def _one_item_or_list(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
-    list_schema: Any = schema["schema"]
-    item = generator.generate_inner(list_schema["items_schema"])
-    item_choices = item["anyOf"] if set(item) == {"anyOf"} else [item]
-    return {"anyOf": [*item_choices, generator.generate_inner(list_schema)]}
-
-
-def _address_or_object(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
-    address = {"type": "string", "description": "an email address", **_AFTER_VALIDATOR_RULES[addresses.check_address]}
-    return {"anyOf": [address, generator.generate_inner(schema["schema"])]}
-
-
-def _any_case(generator: GenerateJsonSchema, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
-    literal: Any = schema["schema"]
-    words = [str(word) for word in literal["expected"]]
-    # JSON Schema patterns are ECMA-262 regexes, which have no inline (?i) flag.
-    alternatives = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in words)
-    return {
-        "type": "string",
-        "pattern": f"^(?:{alternatives})$",
-        "description": f"one of {', '.join(words)}, in any case",
-    }
-
-
-# pydantic describes a before-validator by the type it produces; these accept more than that, and the
-# contract must say so (the README's `"to": ["a@contoso.com", {...}]`, Graph's own `"Text"`).
-# A validator that declares `json_schema_input_type` needs no entry here.
-_BEFORE_VALIDATOR_INPUTS: dict[
-    Callable[..., Any], Callable[[GenerateJsonSchema, core_schema.BeforeValidatorFunctionSchema], Any]
-] = {
-    addresses.one_or_many: _one_item_or_list,
-    addresses.address_object: _address_or_object,
-    graph_message._lower: _any_case,
-}
-
-
-class RequestSchemaGenerator(GenerateJsonSchema):
-    """pydantic's JSON Schema generator, describing what a caller may send rather than what it becomes."""
-
-    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
-        describe = _BEFORE_VALIDATOR_INPUTS.get(schema["function"]["function"])
-        if describe is None or schema.get("json_schema_input_schema"):
-            return super().function_before_schema(schema)
-        described: JsonSchemaValue = describe(self, schema)
-        return described
-
-    def function_after_schema(self, schema: core_schema.AfterValidatorFunctionSchema) -> JsonSchemaValue:
-        rules = _AFTER_VALIDATOR_RULES.get(schema["function"]["function"], {})
-        return {**super().function_after_schema(schema), **rules}
-
-    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
-        json_schema = super().dict_schema(schema)
-        if "patternProperties" in json_schema:
-            # pydantic says what matching keys hold; the validator refuses every other key.
-            json_schema.setdefault("additionalProperties", False)
-        return json_schema
-
-    def bool_schema(self, schema: core_schema.BoolSchema) -> JsonSchemaValue:
-        if schema.get("strict"):
-            return super().bool_schema(schema)
-        # Lax booleans: Graph's own sendMail example sends "saveToSentItems": "false".
-        return {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
-
+class _SchemaGenerator(GenerateJsonSchema):
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False  # "Torecipients" and the like: pydantic's titles from field names say nothing
 
@@ -175,7 +86,7 @@ def _request_schemas() -> dict[str, Any]:
         [(SendMailRequest, "validation"), (SimpleMail, "validation")],
         by_alias=True,
         ref_template=SCHEMAS_REF + "{model}",
-        schema_generator=RequestSchemaGenerator,
+        schema_generator=_SchemaGenerator,
     )
     schemas: dict[str, Any] = definitions["$defs"]
     schemas["SendMailRequest"]["description"] = (

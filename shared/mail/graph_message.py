@@ -3,7 +3,10 @@
 Both /api/mail forms end up here. The models carry Graph's own rules (header names and count,
 base64 attachments, single-line subject and names), so a body that validates is one Graph takes.
 Properties we do not model are refused (``extra="forbid"``) rather than passed on blindly.
-Reference: ../shared/reference/graph-user-sendmail.md and graph-and-auth.md §1.
+Each constrained type says its rule in JSON Schema too (``WithJsonSchema``), for the OpenAPI document.
+References: https://learn.microsoft.com/graph/api/user-sendmail (the request),
+https://learn.microsoft.com/graph/api/resources/message (its properties) and
+https://learn.microsoft.com/graph/api/resources/internetmessageheader (custom headers).
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from shared.addresses import Address, DisplayName, SingleLine, check_single_line
+from shared.addresses import Address, DisplayName, SingleLine, check_single_line, whole_text_pattern
 
 # Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
 MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
@@ -30,7 +42,7 @@ _HEADER_NAME_RE = re.compile(r"[Xx]-[A-Za-z0-9-]+")
 _BASE64_WHITESPACE_RE = re.compile(r"\s+")
 
 
-def _check_header_name(name: str) -> str:
+def check_header_name(name: str) -> str:
     if not _HEADER_NAME_RE.fullmatch(name):
         raise ValueError("custom header names must start with 'x-' and contain only letters, digits and '-'")
     return name
@@ -57,12 +69,37 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-HeaderName = Annotated[StrictStr, AfterValidator(_check_header_name)]
-Base64Content = Annotated[StrictStr, AfterValidator(_check_base64)]
+def _any_case_json_schema(words: Any) -> dict[str, Any]:
+    """The JSON Schema of a Literal of lowercase words, taken in any case (after ``_lower``)."""
+    names = [str(word) for word in get_args(words)]
+    # JSON Schema patterns are ECMA-262 regexes, which have no inline (?i) flag.
+    alternatives = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in names)
+    return {
+        "type": "string",
+        "pattern": f"^(?:{alternatives})$",
+        "description": f"one of {', '.join(names)}, in any case",
+    }
+
+
+HeaderName = Annotated[
+    StrictStr,
+    AfterValidator(check_header_name),
+    WithJsonSchema({"type": "string", "pattern": whole_text_pattern(_HEADER_NAME_RE)}),
+]
+Base64Content = Annotated[
+    StrictStr, AfterValidator(_check_base64), WithJsonSchema({"type": "string", "contentEncoding": "base64"})
+]
 AttachmentName = Annotated[StrictStr, Field(max_length=255), AfterValidator(_check_attachment_name)]
 # Graph treats these enums case-insensitively (its own examples send "Text" and "HTML").
-BodyType = Annotated[Literal["text", "html"], BeforeValidator(_lower)]
-Importance = Annotated[Literal["low", "normal", "high"], BeforeValidator(_lower)]
+_BodyTypes = Literal["text", "html"]
+BodyType = Annotated[_BodyTypes, BeforeValidator(_lower), WithJsonSchema(_any_case_json_schema(_BodyTypes))]
+_Importances = Literal["low", "normal", "high"]
+Importance = Annotated[_Importances, BeforeValidator(_lower), WithJsonSchema(_any_case_json_schema(_Importances))]
+# pydantic's lax booleans: Graph's own sendMail example sends "saveToSentItems": "false". The schema
+# names the two strings a caller would send, not every one pydantic takes ("yes", "1", ...).
+LaxBool = Annotated[
+    bool, WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]})
+]
 
 
 class GraphModel(BaseModel):
@@ -116,7 +153,7 @@ class FileAttachment(GraphModel):
     name: AttachmentName
     content_type: SingleLine | None = None
     content_bytes: Base64Content
-    is_inline: bool | None = None
+    is_inline: LaxBool | None = None
     content_id: SingleLine | None = None
 
 
@@ -131,8 +168,8 @@ class Message(GraphModel):
     importance: Importance | None = None
     internet_message_headers: Annotated[list[InternetMessageHeader], Field(max_length=MAX_CUSTOM_HEADERS)] | None = None
     attachments: list[FileAttachment] | None = None
-    is_delivery_receipt_requested: bool | None = None
-    is_read_receipt_requested: bool | None = None
+    is_delivery_receipt_requested: LaxBool | None = None
+    is_read_receipt_requested: LaxBool | None = None
     categories: list[SingleLine] | None = None
 
     def recipients(self) -> list[Recipient]:
@@ -143,8 +180,8 @@ class Message(GraphModel):
 class SendMailRequest(GraphModel):
     message: Message
     # Graph's own example sends the string "false"; lax bool parsing takes it and we emit a real
-    # boolean (graph-and-auth.md, Trap 6).
-    save_to_sent_items: bool | None = None
+    # boolean (https://learn.microsoft.com/graph/api/user-sendmail, "Request body").
+    save_to_sent_items: LaxBool | None = None
 
     def to_json_bytes(self) -> bytes:
         # pydantic-core writes bytes; model_dump_json() would decode them to str for us to encode

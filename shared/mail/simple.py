@@ -19,9 +19,17 @@ from pydantic import (
     StrictBool,
     StrictStr,
     StringConstraints,
+    WithJsonSchema,
 )
 
-from shared.addresses import Address, AddressList, SimpleAddress, SingleLine, check_single_line
+from shared.addresses import (
+    SINGLE_LINE_JSON_SCHEMA,
+    Address,
+    AddressList,
+    SimpleAddress,
+    SingleLine,
+    check_single_line,
+)
 from shared.mail.graph_message import (
     MAX_CUSTOM_HEADERS,
     AttachmentName,
@@ -66,11 +74,20 @@ class SimpleMail(_Simple):
     cc: AddressList = []
     bcc: AddressList = []
     reply_to: AddressList = Field([], alias="replyTo")
-    subject: Annotated[StrictStr, StringConstraints(min_length=1), AfterValidator(check_single_line)]
+    subject: Annotated[
+        StrictStr,
+        StringConstraints(min_length=1),
+        AfterValidator(check_single_line),
+        WithJsonSchema({**SINGLE_LINE_JSON_SCHEMA, "minLength": 1}),
+    ]
     text: StrictStr | None = None
     html: StrictStr | None = None
     importance: Importance | None = None
-    headers: Annotated[dict[HeaderName, SingleLine], Field(max_length=MAX_CUSTOM_HEADERS)] = {}
+    # The schema's patternProperties say what matching names hold; the validator refuses every other name.
+    headers: Annotated[
+        dict[HeaderName, SingleLine],
+        Field(max_length=MAX_CUSTOM_HEADERS, json_schema_extra={"additionalProperties": False}),
+    ] = {}
     attachments: list[SimpleAttachment] = []
     save_to_sent_items: StrictBool | None = Field(None, alias="saveToSentItems")
     from_: Address | None = Field(None, alias="from")

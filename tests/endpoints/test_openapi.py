@@ -22,7 +22,7 @@ import shared
 from shared.addresses import check_address, check_single_line
 from shared.endpoints.openapi import CACHE_CONTROL, handle_openapi, openapi_document, openapi_json
 from shared.mail.draft import InvalidPayload, parse_mail_request
-from shared.mail.graph_message import _check_header_name as check_header_name
+from shared.mail.graph_message import check_header_name
 from shared.problems import FieldError, Problem
 from shared.sources import SOURCES
 from tests.helpers.app import DATA, reference_example
