@@ -1,7 +1,9 @@
 """RFC 9457 problem documents: the one shape every error answer of the bridge takes.
 
 Each failure is an exception class defined next to the code that raises it; it names its HTTP
-status and a stable ``code``. This module only knows how to turn one into a response.
+status and a stable ``code``. This module knows how to turn one into a response, and holds the
+three categories of a failed delivery (``RetryLater``, ``OutcomeUnknown``, ``Refused``): what a
+caller of a transport or of the token provider decides by, without naming the failure itself.
 """
 
 from __future__ import annotations
@@ -58,6 +60,40 @@ class Problem(Exception):
             document["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
         document.update(self.extra)
         return document
+
+
+class RetryLater(Problem):
+    """Nothing was sent; the same request may succeed after ``retry_after_s`` (None: back off)."""
+
+    status = 503
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_s: int | None = None,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        all_headers = dict(headers or {})
+        if retry_after_s is not None:
+            all_headers["Retry-After"] = str(retry_after_s)
+        super().__init__(detail, errors=errors, headers=all_headers, extra=extra)
+        retry_after = self.headers.get("Retry-After", "")
+        self.retry_after_s = int(retry_after) if retry_after.isdigit() else None
+
+
+class OutcomeUnknown(Problem):
+    """The request may have been sent and acted on: retrying could deliver it twice, so never retry."""
+
+    status = 504
+
+
+class Refused(Problem):
+    """Refused for good: the same request would be refused again; the request or a setting must change."""
+
+    status = 502
 
 
 def json_response(

@@ -1,8 +1,11 @@
 """App-only Graph tokens from MSAL: managed identity, client secret or client certificate.
 
 One MSAL client per process and MSAL's in-memory cache behind it, so a token is fetched once per
-token lifetime, not once per message (graph-and-auth.md, Trap 1). The client is built on first
-use, not at import: the confidential client's constructor makes a discovery call.
+token lifetime, not once per message: the cache belongs to the client object
+(https://learn.microsoft.com/entra/identity-platform/msal-acquire-cache-tokens). The client is
+built on first use, not at import: the confidential client's constructor makes a discovery call.
+Its failures are delivery categories (``shared.problems``): TokenUnavailable is RetryLater,
+TokenRefused is Refused.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import msal.exceptions
 import requests
 
 from shared.logs import get_logger
-from shared.problems import Problem
+from shared.problems import Refused, RetryLater
 from shared.settings import Credentials
 from shared.settings.graph import AuthMode
 
@@ -26,7 +29,8 @@ log = get_logger(__name__)
 # MSAL's own calls (discovery, token, managed identity endpoint) get this timeout; the
 # requests library has none by default and a hung token endpoint must not hang a send.
 TOKEN_HTTP_TIMEOUT_S = 10.0
-# MSAL replays a failed token call from its throttle cache for 5 s (graph-and-auth.md §6(a)).
+# MSAL replays a failed token call from its throttle cache for 5 s (msal/throttled_http_client.py in
+# https://github.com/AzureAD/microsoft-authentication-library-for-python).
 TOKEN_RETRY_AFTER_S = 5
 # MSAL's cache lookup costs tens of µs on every send (bench/results.md, "token"): the token it
 # returned is reused for up to a minute, and never within 5 minutes of its expiry, the margin MSAL
@@ -35,7 +39,7 @@ TOKEN_REUSE_S = 60.0
 _EXPIRY_MARGIN_S = 300.0
 
 
-class TokenRefused(Problem):
+class TokenRefused(Refused):
     """The identity provider answered and said no: a configuration problem, not worth a retry."""
 
     status = 502
@@ -43,7 +47,7 @@ class TokenRefused(Problem):
     title = "The identity provider refused a token for Microsoft Graph"
 
 
-class TokenUnavailable(Problem):
+class TokenUnavailable(RetryLater):
     """The identity provider could not be reached or failed: worth a retry later."""
 
     status = 503
@@ -51,7 +55,7 @@ class TokenUnavailable(Problem):
     title = "No access token for Microsoft Graph"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"Retry-After": str(TOKEN_RETRY_AFTER_S)})
+        super().__init__(detail, retry_after_s=TOKEN_RETRY_AFTER_S)
 
 
 class TokenProvider(Protocol):
@@ -132,7 +136,8 @@ class MsalTokenProvider:
 
     def _acquire(self, client: msal.ManagedIdentityClient | msal.ConfidentialClientApplication) -> Any:
         if isinstance(client, msal.ManagedIdentityClient):
-            # Managed identity takes the bare resource, keyword-only (graph-and-auth.md, Trap 12).
+            # Managed identity takes the bare resource, keyword-only, not a scope
+            # (https://learn.microsoft.com/python/api/msal/msal.managed_identity.managedidentityclient).
             return client.acquire_token_for_client(resource=self._credentials.audience)
         return client.acquire_token_for_client(scopes=[f"{self._credentials.audience}/.default"])
 

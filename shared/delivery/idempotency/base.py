@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.problems import Problem
+from shared.problems import RetryLater
 
 # Longer than any send (MAIL_SEND_DEADLINE_S is at most 200 s): a live claimant is never
 # mistaken for a dead one.
 LEASE_S = 240
 
 
-class IdempotencyUnavailable(Problem):
+class IdempotencyUnavailable(RetryLater):
     """The key store cannot be reached: nothing is sent rather than risk sending twice."""
 
     status = 503
@@ -29,7 +29,7 @@ class IdempotencyUnavailable(Problem):
     title = "The idempotency store is unavailable"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"Retry-After": "5"})
+        super().__init__(detail, retry_after_s=5)
 
 
 @dataclass(frozen=True)

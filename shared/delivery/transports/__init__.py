@@ -1,5 +1,5 @@
-"""Where an approved message goes: Microsoft Graph, or the local outbox folder."""
+"""Where an approved message goes: Microsoft Graph, the local outbox folder, or the outbound queue."""
 
-from shared.delivery.transports.base import Transport
+from shared.delivery.transports.base import OutcomeUnknown, Refused, RetryLater, Transport
 
-__all__ = ["Transport"]
+__all__ = ["OutcomeUnknown", "Refused", "RetryLater", "Transport"]

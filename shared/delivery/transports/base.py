@@ -1,15 +1,30 @@
-"""The one interface every transport implements, chosen once from MAIL_TRANSPORT."""
+"""The one interface every transport implements, chosen once from MAIL_TRANSPORT and MAIL_DELIVERY.
+
+A transport that cannot deliver raises a Problem of one of three categories, and callers decide by
+the category alone, never by a transport's own exception names or HTTP status numbers:
+
+- ``RetryLater``: nothing was sent; the same message may go through after ``retry_after_s``.
+- ``OutcomeUnknown``: the request may have been sent (a send timed out after it left), so it must
+  never be sent again.
+- ``Refused``: refused for good; the message or a setting must change first.
+
+The categories live in ``shared.problems`` so that ``shared.azure`` (the token provider) can use
+them too without importing the delivery package.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from shared.mail.graph_message import GraphSend
+from shared.problems import OutcomeUnknown, Refused, RetryLater
+
+__all__ = ["OutcomeUnknown", "Refused", "RetryLater", "Transport"]
 
 
 class Transport(Protocol):
     name: str
 
     def send(self, mail: GraphSend, request_id: str) -> None:
-        """Deliver the message or raise a Problem saying why not; never send it twice."""
+        """Deliver the message, or raise RetryLater, OutcomeUnknown or Refused; never send it twice."""
         ...

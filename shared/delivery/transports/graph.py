@@ -1,14 +1,21 @@
 """The Graph transport: POST /users/{mailbox}/sendMail with retries that never send twice.
 
-What is retried (graph-and-auth.md §3 and Traps 2, 3, 5, 17):
+What is retried, inside the send (https://learn.microsoft.com/graph/throttling):
 - 429, 503 and 504, after ``Retry-After`` (seconds or an HTTP date), or exponential backoff with
   full jitter when Graph gives none;
 - a connection that failed before the request left (refused, DNS, connect timeout);
 - a 401, once, with a fresh token.
 What is never retried: a read timeout or a connection lost after the request was sent — Graph
-may have accepted the message, and sendMail has no idempotency key.
+may have accepted the message, and sendMail has no idempotency key
+(https://learn.microsoft.com/graph/api/user-sendmail). MSAL retries none of this: it throttles
+only its own token calls.
 Everything happens inside one deadline (MAIL_SEND_DEADLINE_S), and at most four requests per
-mailbox are in flight from this process, Graph's "MailboxConcurrency" limit.
+mailbox are in flight from this process, the Outlook service's concurrency limit
+(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+
+Its failures are the delivery categories of ``transports.base``: throttled or unavailable past the
+deadline is RetryLater, no answer after sending is OutcomeUnknown, any other refusal is Refused.
+These classes are this module's own; no caller names them.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutio
 from shared.azure.tokens import TokenProvider
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
-from shared.problems import Problem
+from shared.problems import OutcomeUnknown, Refused, RetryLater
 from shared.settings import GraphSettings
 
 log = get_logger(__name__)
@@ -42,19 +49,19 @@ MIN_RETRY_DELAY_S = 0.1  # even "Retry-After: 0" must not become a tight loop
 _RETRYABLE_STATUSES = {429, 503, 504}
 
 
-class GraphRejectedMessage(Problem):
+class GraphRejectedMessage(Refused):
     status = 422
     code = "graph_rejected_message"
     title = "Microsoft Graph rejected the message"
 
 
-class GraphRequestTooLarge(Problem):
+class GraphRequestTooLarge(Refused):
     status = 413
     code = "message_too_large"
     title = "The message is too large for Microsoft Graph"
 
 
-class GraphConfigurationError(Problem):
+class GraphConfigurationError(Refused):
     """Graph refused our credentials or mailbox: nothing the caller can fix, an operator must."""
 
     status = 502
@@ -62,19 +69,21 @@ class GraphConfigurationError(Problem):
     title = "Microsoft Graph refused the bridge's credentials or mailbox"
 
 
-class GraphFailed(Problem):
+class GraphFailed(Refused):
+    """Another 5xx. Graph may have acted on it; it is reported as refused, so it is never sent twice."""
+
     status = 502
     code = "graph_error"
     title = "Microsoft Graph failed"
 
 
-class GraphUnavailable(Problem):
+class GraphUnavailable(RetryLater):
     status = 503
     code = "graph_unavailable"
     title = "Microsoft Graph is throttling or unavailable"
 
 
-class GraphTimeout(Problem):
+class GraphTimeout(OutcomeUnknown):
     status = 504
     code = "graph_timeout"
     title = "Microsoft Graph did not answer in time"
@@ -115,7 +124,7 @@ class GraphTransport:
         if not slot.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise GraphUnavailable(
                 f"{MAILBOX_CONCURRENCY} sends from this mailbox were already in flight until the deadline.",
-                headers={"Retry-After": "5"},
+                retry_after_s=5,
             )
         try:
             yield
@@ -138,9 +147,7 @@ class GraphTransport:
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
                 # Nothing was sent this time, so unlike a read timeout this is safe to retry later.
-                raise GraphUnavailable(
-                    "The send deadline passed before Graph could be asked again.", headers={"Retry-After": "1"}
-                )
+                raise GraphUnavailable("The send deadline passed before Graph could be asked again.", retry_after_s=1)
             try:
                 # Prepared without the session: Session.prepare_request() also reads ~/.netrc and
                 # merges cookies on every call, half of a send's CPU, for nothing Graph uses.
@@ -190,10 +197,7 @@ class GraphTransport:
     def _wait_or_give_up(self, deadline: float, delay_s: float, reason: str) -> None:
         delay_s = max(delay_s, MIN_RETRY_DELAY_S)
         if time.monotonic() + delay_s >= deadline:
-            raise GraphUnavailable(
-                f"{reason} Try again later.",
-                headers={"Retry-After": str(max(1, math.ceil(delay_s)))},
-            )
+            raise GraphUnavailable(f"{reason} Try again later.", retry_after_s=max(1, math.ceil(delay_s)))
         self._sleep(delay_s)
 
 
@@ -235,7 +239,7 @@ def _graph_error(response: requests.Response) -> tuple[str, str]:
         return "", ""
 
 
-def _classify(status: int, error_code: str, error_message: str, graph_request_id: str) -> Problem:
+def _classify(status: int, error_code: str, error_message: str, graph_request_id: str) -> Refused:
     extra = {"graphStatus": status, "graphError": error_code, "graphRequestId": graph_request_id}
     if status == 413 or "maximum request length" in error_message.lower():
         return GraphRequestTooLarge("Microsoft Graph refused the request as too large (4 MB limit).", extra=extra)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend, Message, Recipient
-from shared.problems import Problem
+from shared.problems import RetryLater
 
 log = get_logger(__name__)
 
@@ -26,7 +26,7 @@ log = get_logger(__name__)
 _IMPORTANCE_HEADERS = {"high": ("High", "1"), "low": ("Low", "5")}
 
 
-class OutboxWriteFailed(Problem):
+class OutboxWriteFailed(RetryLater):
     status = 503
     code = "outbox_unwritable"
     title = "The outbox folder cannot be written"
