@@ -27,7 +27,7 @@ from shared.problems import FieldError, Problem
 from shared.settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
 
 if TYPE_CHECKING:
-    from shared.delivery.transports.queue import QueueTransport
+    from shared.delivery.queue_worker import QueueWorker
     from shared.sources.entra_token import EntraWebhookVerifier
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
@@ -45,13 +45,11 @@ class Runtime:
     settings: Settings
     policy: MailPolicy
     transport: Transport  # what the HTTP functions hand messages to: the queue, or the delivery transport
-    delivery_transport: Transport  # what actually delivers: Graph or the outbox
-    queue: QueueTransport | None  # set in queue mode
-    idempotency: IdempotencyStore
     renderer: Renderer
     rate_limiter: RateLimiter
     recipient_budget: RecipientBudget
     dispatcher: Dispatcher  # claim → budget → send → settle, for the HTTP endpoints
+    queue_worker: QueueWorker | None  # set in queue mode: the same flow over the delivery transport
     # Checks /api/hooks/azure-monitor's Entra token when AZURE_MONITOR_WEBHOOK_AUDIENCE is set; its
     # signing-key cache lives as long as the process.
     entra_webhook_verifier: EntraWebhookVerifier | None = None
@@ -76,17 +74,24 @@ def build_runtime(settings: Settings) -> Runtime:
         delivery_transport = OutboxTransport(settings.delivery.outbox_dir)
     else:
         delivery_transport = GraphTransport(settings.graph, MsalTokenProvider(settings.credentials, session), session)
-    queue = None
     idempotency: IdempotencyStore = MemoryIdempotencyStore()
+    transport: Transport = delivery_transport
+    queue_worker = None
     if settings.delivery.storage is not None:
         from shared.azure.storage import StorageClients
         from shared.delivery.idempotency.table import TableIdempotencyStore
-        from shared.delivery.transports.queue import QueueTransport
 
         storage = StorageClients(settings.delivery.storage, session)
-        if settings.delivery.mode is DeliveryMode.QUEUE:
-            queue = QueueTransport(storage, settings.delivery.queue_name)
         idempotency = TableIdempotencyStore(storage)
+        if settings.delivery.mode is DeliveryMode.QUEUE:
+            from shared.delivery.mail_queue import MailQueue
+            from shared.delivery.queue_worker import QueueWorker
+            from shared.delivery.transports.queue import QueueTransport
+
+            mail_queue = MailQueue(storage, settings.delivery.queue_name)
+            transport = QueueTransport(mail_queue)
+            # No recipient budget here: the HTTP side counted the recipients when it queued the message.
+            queue_worker = QueueWorker(Dispatcher(idempotency, None, delivery_transport), mail_queue)
     renderer = Renderer(settings.templates_dir)
     if settings.templates_dir is not None:
         # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
@@ -109,14 +114,12 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         policy=MailPolicy(settings.policy),
-        transport=queue or delivery_transport,
-        delivery_transport=delivery_transport,
-        queue=queue,
-        idempotency=idempotency,
+        transport=transport,
         renderer=renderer,
         rate_limiter=RateLimiter(settings.limits.rate_limit_per_minute, settings.limits.rate_limit_burst),
         recipient_budget=recipient_budget,
-        dispatcher=Dispatcher(idempotency, recipient_budget, queue or delivery_transport),
+        dispatcher=Dispatcher(idempotency, recipient_budget, transport),
+        queue_worker=queue_worker,
         entra_webhook_verifier=entra_webhook_verifier,
     )
 

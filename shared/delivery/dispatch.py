@@ -1,19 +1,21 @@
-"""Dispatch: hand an approved message to the transport at most once per idempotency key.
+"""Dispatch: claim → budget → send → settle, the one flow every message goes through.
 
-Both HTTP endpoints end here. With a key, the key is claimed first; a repeat within its time to
-live answers "duplicate" with the first request's id and sends nothing. A send that failed
-releases the key, so the sender's retry can send; a send whose outcome is unknown (Graph did not
-answer) keeps it, because a retry could send the message twice.
+Both HTTP endpoints end here (``Dispatcher.dispatch``), and so does the queue worker
+(``Dispatcher.claim`` then ``Dispatcher.send``, see ``queue_worker``). With a key, the key is
+claimed first; a repeat within its time to live answers "duplicate" with the first request's id
+and sends nothing. The claim is settled by the failure's category, never by its name: a send
+whose outcome is unknown (``OutcomeUnknown``) keeps the key, because a retry could send the
+message twice; any other failure releases it, so a retry can send.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.delivery.idempotency import Claim, IdempotencyStore
 from shared.delivery.limits import RecipientBudget
-from shared.delivery.transports import Transport
-from shared.delivery.transports.graph import GraphTimeout
+from shared.delivery.transports import OutcomeUnknown, Transport
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import Problem
@@ -46,35 +48,57 @@ def header_key(value: str | None) -> str | None:
 
 
 class Dispatcher:
-    """Claim → budget → send → settle, for every message an HTTP endpoint accepts."""
+    """Claim → budget → send → settle, over one transport.
 
-    def __init__(self, idempotency: IdempotencyStore, recipient_budget: RecipientBudget, transport: Transport) -> None:
+    ``recipient_budget`` is None for the queue worker: the HTTP side checked and counted the
+    recipients when it queued the message.
+    """
+
+    def __init__(
+        self, idempotency: IdempotencyStore, recipient_budget: RecipientBudget | None, transport: Transport
+    ) -> None:
         self._idempotency = idempotency
         self._recipient_budget = recipient_budget
         self._transport = transport
 
     def dispatch(self, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
-        recipients = len(mail.request.message.recipients())
-        if key is None:
-            self._recipient_budget.check(mail.mailbox, recipients)
-            self._transport.send(mail, request_id)
-        else:
-            claim = self._idempotency.claim(key, request_id, ttl_s=ttl_s)  # IdempotencyUnavailable: 503
+        """Send ``mail`` once per ``key`` (every time when None); a Problem says why it was not sent."""
+        claim = None
+        if key is not None:
+            claim = self.claim(key, request_id, ttl_s=ttl_s)
             if not claim.first:
-                log.info("duplicate of request %s: nothing sent", claim.request_id)
                 return Dispatched("duplicate", claim.request_id)
-            self._send_claimed(mail, request_id, claim)
-        self._recipient_budget.record(mail.mailbox, recipients)
+        self.send(lambda: mail, request_id, claim)
         return Dispatched("accepted", request_id)
 
-    def _send_claimed(self, mail: GraphSend, request_id: str, claim: Claim) -> None:
+    def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
+        """Claim the key; not ``first`` means an earlier request sent it, or is sending it now."""
+        claim = self._idempotency.claim(key, request_id, ttl_s=ttl_s)  # the store unreachable: RetryLater
+        if not claim.first:
+            log.info("duplicate of request %s: nothing sent", claim.request_id)
+        return claim
+
+    def send(self, read_mail: Callable[[], GraphSend], request_id: str, claim: Claim | None) -> None:
+        """Budget → send → settle the claim (if any) by outcome; a failure is raised again after settling.
+
+        The mail is read only once the key is ours: a duplicate copy of a queued message must not
+        look for a claim-check blob that its first copy already deleted.
+        """
         try:
-            self._recipient_budget.check(mail.mailbox, len(mail.request.message.recipients()))
+            mail = read_mail()
+            recipients = len(mail.request.message.recipients())
+            if self._recipient_budget is not None:
+                self._recipient_budget.check(mail.mailbox, recipients)
             self._transport.send(mail, request_id)
-        except GraphTimeout:
-            self._idempotency.complete(claim)
+        except OutcomeUnknown:
+            if claim is not None:
+                self._idempotency.complete(claim)  # it may have been sent: a retry must not send it again
             raise
         except BaseException:
-            self._idempotency.release(claim)
+            if claim is not None:
+                self._idempotency.release(claim)  # nothing was sent: a retry may send it
             raise
-        self._idempotency.complete(claim)
+        if claim is not None:
+            self._idempotency.complete(claim)
+        if self._recipient_budget is not None:
+            self._recipient_budget.record(mail.mailbox, recipients)

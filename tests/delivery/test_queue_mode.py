@@ -19,7 +19,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from shared.delivery.transports.queue import MAX_INLINE_BODY_BYTES, bodies_container
+from shared.delivery.mail_queue import bodies_container
+from shared.delivery.transports.queue import MAX_INLINE_BODY_BYTES
 from shared.endpoints.deliver import handle_queued_mail
 from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail

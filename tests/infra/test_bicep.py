@@ -28,7 +28,7 @@ from lark.exceptions import LarkError  # pycep's grammar engine; its parse error
 from pycep import BicepParser
 
 from shared.delivery.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
-from shared.delivery.transports.queue import bodies_container, poison_queue
+from shared.delivery.mail_queue import bodies_container, poison_queue
 from shared.settings.delivery import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
 from tests.helpers.infra_tools import find_tool
 

@@ -1,0 +1,77 @@
+"""The queue worker: send one queued message, exactly once, or report why not (MAIL_DELIVERY=queue).
+
+It runs the same claim → send → settle flow as the HTTP endpoints (``Dispatcher``), on a delivery
+key per request id, so two copies of one message (a copy re-queued just before a crash) cannot
+both be sent. What happens next is decided by the failure's category alone:
+- sent: the claim-check blob is deleted; the host deletes the queue message when we return.
+- ``RetryLater`` (Graph throttling or unavailable past the send deadline, no token, outbox busy):
+  a copy goes back on the queue, invisible for the problem's Retry-After (or a backoff), with
+  attempt + 1; after MAX_ATTEMPTS it goes to the poison queue instead. The host then deletes the
+  original.
+- ``OutcomeUnknown`` (Graph took the request and did not answer): to the poison queue, never
+  retried, because Graph may have sent it; the delivery key is kept.
+- ``Refused`` and any other Problem (a 4xx, a configuration error, too large): to the poison queue
+  at once, with the problem document (Graph's error code and request id) attached.
+- anything else raises, the delivery key's claim failing included: the host retries the message
+  after host.json's visibilityTimeout and moves it to the poison queue after maxDequeueCount
+  dequeues (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from shared.delivery.dispatch import Dispatcher
+from shared.delivery.mail_queue import MailQueue, QueuedMail
+from shared.delivery.transports import OutcomeUnknown, RetryLater
+from shared.logs import get_logger
+from shared.problems import Problem
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+DELIVERY_KEY_TTL_S = 7 * 24 * 3600  # as long as a message can sit in a queue
+MAX_BACKOFF_S = 300
+
+
+class QueueWorker:
+    def __init__(self, dispatcher: Dispatcher, mail_queue: MailQueue) -> None:
+        self._dispatcher = dispatcher  # over the delivery transport (Graph or the outbox), with no budget
+        self._mail_queue = mail_queue
+
+    def handle(self, queued: QueuedMail) -> None:
+        """Deliver one dequeued message; return normally whenever the host may delete it."""
+        claim = self._dispatcher.claim(f"delivery:{queued.request_id}", queued.request_id, ttl_s=DELIVERY_KEY_TTL_S)
+        if not claim.first:
+            log.warning("queued message already delivered or being delivered: dropped this copy")
+            return
+        try:
+            self._dispatcher.send(lambda: self._mail_queue.read_mail(queued), queued.request_id, claim)
+        except Problem as problem:  # the claim is settled already: kept for OutcomeUnknown, else released
+            self._after_failure(queued, problem)
+            return
+        self._mail_queue.forget_body(queued)
+        log.info("queued message delivered (attempt %d)", queued.attempt)
+
+    def _after_failure(self, queued: QueuedMail, problem: Problem) -> None:
+        error = problem.to_document(queued.request_id)
+        if isinstance(problem, OutcomeUnknown):
+            self._mail_queue.to_poison(queued, error)
+            log.error("outcome unknown, moved to the poison queue: %s", problem.detail)
+            return
+        if not isinstance(problem, RetryLater) or queued.attempt >= MAX_ATTEMPTS:
+            self._mail_queue.to_poison(queued, error)
+            log.error("moved to the poison queue after attempt %d: %s %s", queued.attempt, problem.code, problem.detail)
+            return
+        delay_s = retry_delay_s(problem, queued.attempt)
+        self._mail_queue.requeue(queued, delay_s=delay_s)
+        log.warning("attempt %d: %s; queued again in %d s", queued.attempt, problem.code, delay_s)
+
+
+def retry_delay_s(problem: RetryLater, attempt: int) -> int:
+    """The problem's Retry-After, else exponential backoff with jitter: 2, 4, 8 ... s, at most 5 minutes."""
+    if problem.retry_after_s is not None:
+        return max(1, problem.retry_after_s)
+    jitter = random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not cryptography)
+    return max(1, math.ceil(jitter * min(MAX_BACKOFF_S, 1 << attempt)))
