@@ -1,10 +1,11 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 contract of /api/mail, /api/hooks/{source} and /api/health.
+"""GET /api/openapi.json: the OpenAPI 3.1 contract of the bridge's HTTP functions, this one included.
 
 The request schemas are generated from the pydantic models that validate the requests
-(SendMailRequest and SimpleMail), so the contract cannot drift from the code; where a validator
-accepts or checks more than its type says, the generator below says so, from the validator's own
-rules. The document is built on the first request, not at import (cold starts stay cheap), and
-once per process.
+(SendMailRequest and SimpleMail), and the health answer's from the model /api/health serializes,
+so the contract cannot drift from the code. Where a validator accepts or checks more than its type
+says, the type says so itself, next to the validator (``WithJsonSchema``, ``json_schema_input_type``);
+this module only assembles the document: operations, responses, the rules across fields. It is
+built on the first request, not at import (cold starts stay cheap), and once per process.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
 from shared.endpoints._respond import responding
+from shared.endpoints.health import Health
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
@@ -63,17 +65,18 @@ def openapi_document() -> dict[str, Any]:
             f"{ROUTE_PREFIX}/mail": {"post": _mail_operation()},
             f"{ROUTE_PREFIX}/hooks/{{source}}": {"post": _hook_operation()},
             f"{ROUTE_PREFIX}/health": {"get": _health_operation()},
+            f"{ROUTE_PREFIX}/openapi.json": {"get": _openapi_operation()},
         },
         "components": {
-            "schemas": {**_request_schemas(), **_RESPONSE_SCHEMAS},
+            "schemas": {**_model_schemas(), **_RESPONSE_SCHEMAS},
             "securitySchemes": _SECURITY_SCHEMES,
         },
     }
 
 
-# --- Request schemas: pydantic's, from the validating models ---------------------------------------
+# --- Schemas: pydantic's, from the models that validate the requests and build the answers --------
 # Each type declares its own JSON Schema where its validator is defined (shared.addresses,
-# shared.mail.graph_message, shared.mail.simple); this module only assembles the document.
+# shared.mail.graph_message, shared.mail.simple).
 
 
 class _SchemaGenerator(GenerateJsonSchema):
@@ -81,9 +84,9 @@ class _SchemaGenerator(GenerateJsonSchema):
         return False  # "Torecipients" and the like: pydantic's titles from field names say nothing
 
 
-def _request_schemas() -> dict[str, Any]:
+def _model_schemas() -> dict[str, Any]:
     _, definitions = models_json_schema(
-        [(SendMailRequest, "validation"), (SimpleMail, "validation")],
+        [(SendMailRequest, "validation"), (SimpleMail, "validation"), (Health, "serialization")],
         by_alias=True,
         ref_template=SCHEMAS_REF + "{model}",
         schema_generator=_SchemaGenerator,
@@ -136,12 +139,6 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
             "reason": {"type": "string"},
             "requestId": {"type": "string"},
         },
-    },
-    "Health": {
-        "type": "object",
-        "description": "The transport, auth mode and cloud in use; never a secret, mailbox or allow-list.",
-        "required": ["health"],
-        "properties": {"health": {"const": "ok"}, "transport": {"type": "string"}, "auth": {"type": "string"}},
     },
     "FieldError": {
         "type": "object",
@@ -317,6 +314,29 @@ def _health_operation() -> dict[str, Any]:
             "503": {
                 "description": "A setting is wrong; `errors` names it.",
                 "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref("Problem")}},
+            },
+        },
+    }
+
+
+def _openapi_operation() -> dict[str, Any]:
+    return {
+        "operationId": "openapi",
+        "summary": "This document: the contract of every operation",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The OpenAPI 3.1 document.",
+                "headers": {"Cache-Control": {"schema": {"const": CACHE_CONTROL}}},
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["openapi", "info", "paths"],
+                            "properties": {"openapi": {"type": "string", "pattern": r"^3\.1\.\d+$"}},
+                        }
+                    }
+                },
             },
         },
     }

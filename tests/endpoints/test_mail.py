@@ -8,9 +8,11 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+from jsonschema import Draft202012Validator
 
 import function_app
 from shared import runtime as runtime_module
+from shared.endpoints.openapi import openapi_document
 from tests.helpers.app import SENDER, is_app_setting, mail_request, reference_example, response_json
 
 # The functions exactly as the Functions worker would call them after indexing.
@@ -50,6 +52,47 @@ def test_health_reports_transport_auth_and_cloud_only(environment: pytest.Monkey
         "delivery": "direct",
         "recipientBudget": {"perMailboxPerDay": 8000, "highestUseLast24h": 0},
     }
+
+
+def published_schema(operation_path: str, status: str) -> Draft202012Validator:
+    """The schema the OpenAPI document gives for an answer of /api/health, its $refs resolved in it."""
+    document = openapi_document()
+    [schema] = [
+        media["schema"] for media in document["paths"][operation_path]["get"]["responses"][status]["content"].values()
+    ]
+    return Draft202012Validator({**schema, "components": document["components"]})
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"MAIL_TRANSPORT": "outbox"},
+        {
+            "MAIL_TRANSPORT": "graph",
+            "GRAPH_CLOUD": "china",
+            "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000001",
+            "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000002",
+            "AZURE_CLIENT_SECRET": "not-a-real-secret",
+            "MAIL_DAILY_RECIPIENT_BUDGET": "100",
+        },
+    ],
+)
+def test_the_health_answer_is_what_the_contract_publishes(
+    environment: pytest.MonkeyPatch, settings: dict[str, str]
+) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    for name, value in settings.items():
+        environment.setenv(name, value)
+    response = health()
+    assert response.status_code == 200, response.get_body()
+    published_schema("/api/health", "200").validate(response_json(response))
+
+
+def test_the_misconfigured_health_answer_is_what_the_contract_publishes(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_TRANSPORT", "smtp")
+    response = health()
+    assert response.status_code == 503
+    published_schema("/api/health", "503").validate(response_json(response))
 
 
 def test_invalid_configuration_keeps_the_app_up_and_names_the_setting(environment: pytest.MonkeyPatch) -> None:

@@ -13,14 +13,16 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.functions.decorators.http import HttpTrigger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
+import function_app
 import shared
 from shared.addresses import check_address, check_single_line
-from shared.endpoints.openapi import CACHE_CONTROL, handle_openapi, openapi_document, openapi_json
+from shared.endpoints.openapi import CACHE_CONTROL, ROUTE_PREFIX, handle_openapi, openapi_document, openapi_json
 from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import check_header_name
 from shared.problems import FieldError, Problem
@@ -33,6 +35,7 @@ OPERATIONS = {
     "mail": DOCUMENT["paths"]["/api/mail"]["post"],
     "hooks": DOCUMENT["paths"]["/api/hooks/{source}"]["post"],
     "health": DOCUMENT["paths"]["/api/health"]["get"],
+    "openapi": DOCUMENT["paths"]["/api/openapi.json"]["get"],
 }
 
 
@@ -101,6 +104,27 @@ def test_it_is_served_anonymously_built_once_and_cacheable() -> None:
     assert response.headers["Cache-Control"] == CACHE_CONTROL
     assert json.loads(response.get_body()) == DOCUMENT
     assert openapi_json() is openapi_json()
+
+
+def test_the_document_describes_its_own_operation() -> None:
+    operation = OPERATIONS["openapi"]
+    assert operation["security"] == [], "anonymous, as function_app declares it"
+    [response] = operation["responses"].values()
+    validator(response["content"]["application/json"]["schema"]).validate(DOCUMENT)
+    assert response["headers"]["Cache-Control"]["schema"] == {"const": CACHE_CONTROL}
+
+
+def test_the_routes_documented_are_the_routes_function_app_declares() -> None:
+    """Every HTTP function is an operation, with its method; nothing else is."""
+    declared = {
+        (f"{ROUTE_PREFIX}/{binding.route}", method.value.lower())
+        for function in function_app.app.get_functions()
+        for binding in function.get_bindings()
+        if isinstance(binding, HttpTrigger)
+        for method in binding.methods or ()
+    }
+    documented = {(path, method) for path, operations in DOCUMENT["paths"].items() for method in operations}
+    assert documented == declared
 
 
 def test_building_it_imports_neither_jinja2_nor_the_storage_sdks() -> None:
