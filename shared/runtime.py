@@ -25,10 +25,10 @@ from shared.mail.policy import MailPolicy
 from shared.mail.rendering import Renderer
 from shared.problems import FieldError, Problem
 from shared.settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
+from shared.sources import SourceRegistry
 
 if TYPE_CHECKING:
     from shared.delivery.queue_worker import QueueWorker
-    from shared.sources.entra_token import EntraWebhookVerifier
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -50,9 +50,9 @@ class Runtime:
     recipient_budget: RecipientBudget
     dispatcher: Dispatcher  # claim → budget → send → settle, for the HTTP endpoints
     queue_worker: QueueWorker | None  # set in queue mode: the same flow over the delivery transport
-    # Checks /api/hooks/azure-monitor's Entra token when AZURE_MONITOR_WEBHOOK_AUDIENCE is set; its
-    # signing-key cache lives as long as the process.
-    entra_webhook_verifier: EntraWebhookVerifier | None = None
+    # The webhook sources, each built on first use; Azure Monitor's Entra token check keeps its
+    # signing-key cache as long as the process.
+    sources: SourceRegistry
 
 
 def new_http_session() -> requests.Session:
@@ -99,17 +99,6 @@ def build_runtime(settings: Settings) -> Runtime:
         problems = renderer.check(custom)
         if problems:
             raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
-    entra_webhook_verifier = None
-    if settings.hook_auth.azure_monitor_audiences and settings.credentials.tenant_id is not None:
-        # Imported here: PyJWT and its crypto cost ~130 ms of cold start that only this feature needs.
-        from shared.sources.entra_token import EntraWebhookVerifier
-
-        entra_webhook_verifier = EntraWebhookVerifier(
-            audience=settings.hook_auth.azure_monitor_audiences,
-            tenant_id=settings.credentials.tenant_id,
-            authority_host=settings.credentials.authority_host,
-            session=session,
-        )
     recipient_budget = RecipientBudget(settings.limits.daily_recipient_budget)
     return Runtime(
         settings=settings,
@@ -120,7 +109,7 @@ def build_runtime(settings: Settings) -> Runtime:
         recipient_budget=recipient_budget,
         dispatcher=Dispatcher(idempotency, recipient_budget, transport),
         queue_worker=queue_worker,
-        entra_webhook_verifier=entra_webhook_verifier,
+        sources=SourceRegistry(settings.hook_auth, settings.credentials, session),
     )
 
 

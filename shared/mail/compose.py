@@ -13,13 +13,55 @@ from shared.mail.graph_message import EmailAddress, InternetMessageHeader, ItemB
 from shared.mail.rendering import Renderer
 from shared.settings.routes import Route
 from shared.sources.base import Skip
-from shared.sources.notification import Notification, Severity, Status
+from shared.sources.notification import EventFacts, Notification, Severity, Status
 
 
 def route_verdict(notification: Notification, route: Route, route_name: str) -> Skip | None:
-    """Why the route does not mail this notification, or None when it does."""
+    """Why the route does not mail this notification, or None when it does.
+
+    ``sendResolved: false`` drops resolved notifications. ``events`` acts on notifications whose
+    source names its events (``Notification.event_facts``; today GitHub's ``X-GitHub-Event``):
+
+    - Without ``events`` on the route, the source's defaults apply (for GitHub: failing runs and
+      checks, failed deployments, published releases; see shared/sources/github.py).
+    - A route's ``events`` list replaces those defaults: only what it lists is mailed.
+    - A bare event name (``"workflow_run"``, ``"deployment_status"``, ``"release"``) keeps the default
+      outcome filter: failing runs and checks only, failed deployments only, published releases only.
+      Someone who routes CI mail to a team wants the red builds, not one mail per green build. Events
+      without a default (``"push"``, ``"issues"``, ``"pull_request"``, ...) are mailed for every action.
+    - ``"<event>.<action>"`` (``"workflow_run.completed"``, ``"pull_request.opened"``,
+      ``"release.prereleased"``, ``"deployment_status.created"``) mails exactly that action, whatever
+      the outcome: ``workflow_run.completed`` mails every finished run, green ones included.
+
+    Names are matched case-insensitively; a skip reason says how to ask for what was not mailed.
+    """
+    if notification.event_facts is not None:
+        reason = _events_verdict(notification.event_facts, route.events)
+        if reason is not None:
+            return Skip(reason)
     if notification.status is Status.RESOLVED and not route.send_resolved:
         return Skip(f"route '{route_name}' does not send resolved notifications")
+    return None
+
+
+def _events_verdict(facts: EventFacts, wanted: list[str] | None) -> str | None:
+    """Why the route's ``events`` (None: the source's defaults) leave this event out, or None to mail it."""
+    event, action = facts.name, facts.action
+    qualified = f"{event}.{action}" if action else event
+    if wanted is None:
+        if facts.default_skip is None:
+            return None
+        if facts.outcome_filtered:
+            return f"{facts.default_skip}; list '{qualified}' in the route's events to get every one."
+        return f"{facts.default_skip}; list '{event}' in the route's events to get it."
+    wanted_names = {name.lower() for name in wanted}
+    if action and qualified in wanted_names:
+        return None
+    if event not in wanted_names:
+        names = f"'{event}' or '{qualified}'" if qualified != event else f"'{event}'"
+        return f"{facts.described}: the route's events ({', '.join(wanted)}) do not include {names}."
+    if facts.outcome_filtered and facts.default_skip is not None:
+        return f"{facts.default_skip}; list '{qualified}' in the route's events to get every one."
     return None
 
 

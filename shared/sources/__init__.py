@@ -1,20 +1,42 @@
-"""Webhook source adapters, one module per sender, each turning its payload into a Notification.
+"""Webhook sources, one module per sender: each verifies its caller and turns its payload into a Notification.
 
-Modules are imported on first use, so a cold start pays only for the sources it is sent.
+Modules are imported on first use, so a cold start pays only for the sources it is sent. Each
+module's ``build(SourceSettings)`` makes its Source from the settings part it needs.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
+from typing import TYPE_CHECKING
 
-from shared.sources.base import Adapter
+from shared.sources.base import Source, SourceSettings
+
+if TYPE_CHECKING:
+    import requests
+
+    from shared.settings import Credentials, HookAuthSettings
 
 SOURCES = ("alertmanager", "grafana", "azure-monitor", "github", "slack")
 
 
-def adapter_for(source: str) -> Adapter | None:
-    if source not in SOURCES:
-        return None
-    module = importlib.import_module(f"{__name__}.{source.replace('-', '_')}")
-    adapter: Adapter = module.to_notification
-    return adapter
+class SourceRegistry:
+    """The process's sources, each built once on first use (Azure Monitor's keeps its signing-key cache)."""
+
+    def __init__(self, hook_auth: HookAuthSettings, credentials: Credentials, session: requests.Session) -> None:
+        self._settings = SourceSettings(hook_auth, credentials, session)
+        self._built: dict[str, Source] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Source:
+        """The source named in the URL; KeyError for a name not in SOURCES."""
+        if (source := self._built.get(name)) is not None:
+            return source
+        if name not in SOURCES:
+            raise KeyError(name)
+        with self._lock:
+            if name not in self._built:
+                module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+                built: Source = module.build(self._settings)
+                self._built[name] = built
+            return self._built[name]

@@ -1,14 +1,19 @@
-"""What every source adapter receives and may return."""
+"""What a source is, what it receives, and what it may answer instead of a Notification."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.problems import FieldError, Problem
+from shared.problems import Problem
 from shared.sources.notification import Notification
+
+if TYPE_CHECKING:
+    import requests
+
+    from shared.settings import Credentials, HookAuthSettings
 
 
 class InvalidHookPayload(Problem):
@@ -19,17 +24,19 @@ class InvalidHookPayload(Problem):
 
 @dataclass(frozen=True)
 class HookRequest:
-    """One webhook delivery: the parsed payload plus the headers some senders put facts in."""
+    """One webhook delivery: the raw body, the parsed payload, and the headers some senders put facts in."""
 
     source: str
-    payload: Any  # the JSON body (or a form's ``payload=`` field, parsed)
+    payload: Any  # the JSON body (or a form's ``payload=`` field, parsed); None until the caller is verified
     headers: Mapping[str, str]  # case-insensitive, as func.HttpRequest gives them
-    # The event kinds the route asked for (GitHub event names); None: the source's own defaults.
-    wanted_events: list[str] | None = None
+    body: bytes = b""  # as received: what signatures are computed over
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
         return value.strip() if value else None
+
+    def with_payload(self, payload: Any) -> HookRequest:
+        return dataclasses.replace(self, payload=payload)
 
 
 @dataclass(frozen=True)
@@ -41,50 +48,31 @@ class Skip:
     http_status: int = 202
 
 
-Adapter = Callable[[HookRequest], Notification | Skip]
+class Source(Protocol):
+    """One sender: who may call (``verify``) and what its payload says (``read``)."""
 
-# Alertmanager's way of saying "no end time yet" (Go's zero time.Time).
-ZERO_TIME_PREFIX = "0001-01-01"
+    @property
+    def name(self) -> str:
+        """The name in the URL, /api/hooks/{name}."""
+        ...
 
+    def verify(self, request: HookRequest) -> None:
+        """Raise a 401 Problem unless the caller proves what the settings require.
 
-def parse_time(text: Any) -> dt.datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; None for absent, zero or unreadable values."""
-    if not isinstance(text, str) or not text or text.startswith(ZERO_TIME_PREFIX):
-        return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    # Go and .NET print up to nine fractional digits; Python reads at most six.
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        Called with the raw body and headers, before the payload is parsed or a route looked up,
+        so a caller without credentials learns nothing from parse errors or route names.
+        """
+        ...
+
+    def read(self, request: HookRequest) -> Notification | Skip:
+        """The payload as a Notification, or a Skip; raises InvalidHookPayload when unreadable."""
+        ...
 
 
-def require_object(payload: Any, what: str) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidHookPayload(f"Expected {what} as a JSON object.", errors=[FieldError("", "expected an object")])
-    return payload
+@dataclass(frozen=True)
+class SourceSettings:
+    """What a source module's ``build`` may take its settings from; each takes the part it needs."""
 
-
-def text_of(value: Any) -> str | None:
-    """A payload value as display text: strings as they are, numbers and booleans printed, else None."""
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def string_map(value: Any) -> dict[str, str]:
-    """A JSON object of labels or annotations as str → str, dropping what is not printable."""
-    if not isinstance(value, dict):
-        return {}
-    return {str(key): text for key, raw in value.items() if (text := text_of(raw)) is not None}
+    hook_auth: HookAuthSettings
+    credentials: Credentials  # the tenant and authority host, for Azure Monitor's Entra token check
+    session: requests.Session  # the process's pooled session, for fetching Entra's signing keys

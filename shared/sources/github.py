@@ -5,8 +5,9 @@ GitHub names the event in the ``X-GitHub-Event`` header, not in the body, and gi
 a GUID in ``X-GitHub-Delivery`` that a redelivery keeps, so it is our dedup key. Headers and
 payload shapes: GitHub Docs, "Webhook events and payloads"
 (https://docs.github.com/en/webhooks/webhook-events-and-payloads). The body may come as JSON or as
-a form's ``payload=`` field; intake has parsed it before this module sees it, and caller_auth has
-checked ``X-Hub-Signature-256`` over the raw body.
+a form's ``payload=`` field; intake has parsed it before ``read`` sees it, and ``verify`` has
+checked ``X-Hub-Signature-256`` over the raw body (GitHub Docs, "Validating webhook deliveries",
+https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
 
 What is mailed without ``events`` on the route (what an on-call engineer wants to hear about):
 
@@ -20,15 +21,9 @@ What is mailed without ``events`` on the route (what an on-call engineer wants t
 Everything else answers 202 ``{"status": "ignored"}`` with a reason naming the event, its action
 and its conclusion or state, and how to ask for it.
 
-A route's ``events`` list replaces those defaults: only what it lists is mailed.
-
-- A bare event name (``"workflow_run"``, ``"deployment_status"``, ``"release"``) keeps the default
-  outcome filter: failing runs and checks only, failed deployments only, published releases only.
-  Someone who routes CI mail to a team wants the red builds, not one mail per green build. Events
-  without a default (``"push"``, ``"issues"``, ``"pull_request"``, ...) are mailed for every action.
-- ``"<event>.<action>"`` (``"workflow_run.completed"``, ``"pull_request.opened"``,
-  ``"release.prereleased"``, ``"deployment_status.created"``) mails exactly that action, whatever
-  the outcome: ``workflow_run.completed`` mails every finished run, green ones included.
+This module only states those facts (``Notification.event_facts``: the event, its action, and why
+the defaults above would not mail it); the route's ``events`` list is applied with them, like every
+other route setting, in shared/mail/compose.py::route_verdict, which documents its semantics.
 
 Status: failures are FIRING. Nothing is ever RESOLVED: GitHub does not say that a problem is over,
 and this bridge keeps no state to know that a green run follows a red one. Everything else
@@ -37,17 +32,35 @@ and this bridge keeps no state to know that a green run follows a red one. Every
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.problems import FieldError
-from shared.sources.base import HookRequest, InvalidHookPayload, Skip, parse_time, require_object, text_of
-from shared.sources.notification import Link, Notification, Severity, Status, duration_text, time_text
+from shared.sources.auth import SignatureInvalid, equal, verify_bearer_token
+from shared.sources.base import HookRequest, InvalidHookPayload, Skip
+from shared.sources.notification import (
+    EventFacts,
+    Link,
+    Notification,
+    Severity,
+    Status,
+    duration_text,
+    time_text,
+)
+from shared.sources.readers import parse_time, require_object, text_of
+
+if TYPE_CHECKING:
+    from shared.settings import HookAuthSettings
+    from shared.sources.base import SourceSettings
 
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 # Conclusions of workflow runs and jobs, check suites and check runs that someone must look at.
 FAILING_CONCLUSIONS: dict[str, Severity] = {
@@ -145,6 +158,37 @@ class _Kind:
     build: Callable[[_Delivery, str | None], Notification]
 
 
+class GitHubSource:
+    """/api/hooks/github: the signature when GITHUB_WEBHOOK_SECRET is set, else the bearer token."""
+
+    name = "github"
+
+    def __init__(self, hook_auth: HookAuthSettings) -> None:
+        self._secret = hook_auth.github_secret
+        self._bearer_token = hook_auth.bearer_token
+
+    def verify(self, request: HookRequest) -> None:
+        # GitHub cannot add an Authorization header of our choosing; its signature proves it instead.
+        if self._secret is not None:
+            verify_signature(request.headers.get(SIGNATURE_HEADER), request.body, self._secret)
+        else:
+            verify_bearer_token(request, self._bearer_token)
+
+    def read(self, request: HookRequest) -> Notification | Skip:
+        return to_notification(request)
+
+
+def build(settings: SourceSettings) -> GitHubSource:
+    return GitHubSource(settings.hook_auth)
+
+
+def verify_signature(signature: str | None, body: bytes, secret: str) -> None:
+    """GitHub's X-Hub-Signature-256: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not signature or not equal(signature.strip(), expected):
+        raise SignatureInvalid("X-Hub-Signature-256 is missing or does not match GITHUB_WEBHOOK_SECRET.")
+
+
 def to_notification(request: HookRequest) -> Notification | Skip:
     event = (request.header(EVENT_HEADER) or "").lower()
     if not event:
@@ -168,34 +212,28 @@ def to_notification(request: HookRequest) -> Notification | Skip:
     )
     kind = _KINDS.get(event)
     outcome = kind.outcome(delivery.action, payload) if kind else None
-    reason = _skip_reason(delivery, kind, outcome, request.wanted_events)
-    if reason is not None:
-        return Skip(reason)
     if kind is not None:
-        return kind.build(delivery, outcome)
-    return _push(delivery) if event == "push" else _generic(delivery)
+        notification = kind.build(delivery, outcome)
+    else:
+        notification = _push(delivery) if event == "push" else _generic(delivery)
+    return dataclasses.replace(notification, event_facts=_event_facts(delivery, kind, outcome))
 
 
-def _skip_reason(delivery: _Delivery, kind: _Kind | None, outcome: str | None, wanted: list[str] | None) -> str | None:
-    """Why this delivery is not mailed, or None to mail it."""
+def _event_facts(delivery: _Delivery, kind: _Kind | None, outcome: str | None) -> EventFacts:
+    """The event, its action, and why the defaults (the module docstring) would not mail it."""
     event, action = delivery.event, delivery.action
     what = f"GitHub {event}" + (f" {action}" if action else "")
-    qualified = f"{event}.{action}" if action else event
-    if wanted is not None:
-        wanted_names = {name.lower() for name in wanted}
-        if action and qualified in wanted_names:
-            return None
-        if event not in wanted_names:
-            names = f"'{event}' or '{qualified}'" if qualified != event else f"'{event}'"
-            return f"{what}: the route's events ({', '.join(wanted)}) do not include {names}."
-    elif kind is None:
-        return f"{what} is not mailed by default; list '{event}' in the route's events to get it."
-    if kind is None or kind.mailed_by_default(action, outcome):
-        return None
+    if kind is None:
+        return EventFacts(event, action, what, default_skip=f"{what} is not mailed by default")
+    if kind.mailed_by_default(action, outcome):
+        return EventFacts(event, action, what, outcome_filtered=True)
     with_outcome = f" with {kind.outcome_name} '{outcome}'" if outcome else ""
-    return (
-        f"{what}{with_outcome} is not mailed: only {kind.default_text} are; "
-        f"list '{qualified}' in the route's events to get every one."
+    return EventFacts(
+        event,
+        action,
+        what,
+        default_skip=f"{what}{with_outcome} is not mailed: only {kind.default_text} are",
+        outcome_filtered=True,
     )
 
 

@@ -14,20 +14,87 @@ templates/template_data.go (ExtendedAlert) and receivers/webhook/v1/webhook.go:
   ``panelURL`` (deprecated, "" when the rule has no dashboard), ``imageURL`` (a panel screenshot,
   only when one was taken).
 
-The HMAC signature Grafana can add is checked before this adapter runs (shared/caller_auth.py).
+``verify`` checks the bearer token (HOOK_BEARER_TOKEN, Grafana's authorization header) and the HMAC
+signature Grafana adds when the contact point has a secret (GRAFANA_WEBHOOK_SECRET): hex
+HMAC-SHA256 of the body, or of ``<timestamp>:<body>`` when the contact point names a timestamp
+header (the webhook notifier docs above, "HMAC signature").
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import hashlib
+import hmac
+import time
+from typing import TYPE_CHECKING, Any
 
 from shared.sources import alertmanager
-from shared.sources.base import HookRequest, string_map, text_of
+from shared.sources.auth import SignatureInvalid, equal, verify_bearer_token
+from shared.sources.base import HookRequest
 from shared.sources.notification import Alert, Link, Notification
+from shared.sources.readers import string_map, text_of
+
+if TYPE_CHECKING:
+    from shared.settings import HookAuthSettings
+    from shared.sources.base import SourceSettings
+
+# Grafana signs "<timestamp>:<body>" when its contact point names a timestamp header (it has no
+# default name: GRAFANA_WEBHOOK_TIMESTAMP_HEADER says which); older deliveries are refused so a
+# captured request cannot be replayed later.
+GRAFANA_MAX_SKEW_S = 300
 
 # Per-alert URLs, in the order their buttons appear after Runbook and Source.
 _ALERT_URLS = (("Dashboard", "dashboardURL"), ("Panel", "panelURL"), ("Image", "imageURL"), ("Silence", "silenceURL"))
+
+
+class GrafanaSource:
+    """/api/hooks/grafana: the bearer token, then the HMAC signature, each when its setting is set."""
+
+    name = "grafana"
+
+    def __init__(self, hook_auth: HookAuthSettings) -> None:
+        self._bearer_token = hook_auth.bearer_token
+        self._secret = hook_auth.grafana_secret
+        self._timestamp_header = hook_auth.grafana_timestamp_header
+
+    def verify(self, request: HookRequest) -> None:
+        verify_bearer_token(request, self._bearer_token)
+        if self._secret is None:
+            return
+        timestamp = None
+        if self._timestamp_header is not None:
+            timestamp = request.headers.get(self._timestamp_header)
+            if not timestamp:
+                raise SignatureInvalid(f"The {self._timestamp_header} header is required.")
+        verify_signature(
+            # The documented name, or the one Grafana's first HMAC release used.
+            request.headers.get("X-Grafana-Alerting-Signature") or request.headers.get("X-Grafana-Alert-Signature"),
+            timestamp,
+            request.body,
+            self._secret,
+            now_s=time.time(),
+        )
+
+    def read(self, request: HookRequest) -> Notification:
+        return to_notification(request)
+
+
+def build(settings: SourceSettings) -> GrafanaSource:
+    return GrafanaSource(settings.hook_auth)
+
+
+def verify_signature(signature: str | None, timestamp: str | None, body: bytes, secret: str, *, now_s: float) -> None:
+    """Grafana's X-Grafana-Alerting-Signature: hex HMAC-SHA256 of the body, or of "<ts>:<body>"."""
+    signed = body
+    if timestamp is not None:
+        seconds = timestamp.strip()
+        # isascii too: "1²".isdigit() is True, and int() would raise on it.
+        if not (seconds.isascii() and seconds.isdigit()) or abs(now_s - int(seconds)) > GRAFANA_MAX_SKEW_S:
+            raise SignatureInvalid(f"The signature timestamp is not within {GRAFANA_MAX_SKEW_S} s of now.")
+        signed = seconds.encode() + b":" + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not signature or not equal(signature.strip().lower(), expected):
+        raise SignatureInvalid("X-Grafana-Alerting-Signature is missing or does not match GRAFANA_WEBHOOK_SECRET.")
 
 
 def to_notification(request: HookRequest) -> Notification:

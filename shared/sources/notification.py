@@ -1,7 +1,7 @@
 """The neutral notification model every webhook source is turned into.
 
-A source adapter (``shared/sources/<name>.py``) knows its sender's payload and nothing else; it
-hands back a Notification. Templates, routes and policy know Notifications and no sender.
+A source (``shared/sources/<name>.py``) knows its sender's payload and nothing else; it hands back
+a Notification. Templates, routes and policy know Notifications and no sender.
 """
 
 from __future__ import annotations
@@ -65,6 +65,24 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class EventFacts:
+    """What a route's ``events`` list is matched against, for senders that name their events (GitHub).
+
+    The source states facts, never route decisions: which event and action this is, and whether its
+    own defaults would mail it. shared/mail/compose.py::route_verdict decides with the route.
+    """
+
+    name: str  # "workflow_run", lower-cased
+    action: str | None  # "completed", as sent
+    described: str  # how a skip reason names the delivery: "GitHub workflow_run completed"
+    # Why the source's defaults do not mail it ("GitHub push is not mailed by default"), None when they do.
+    default_skip: str | None = None
+    # The default is a filter on the outcome (failed runs, failed deployments, published releases),
+    # which a route that lists the bare event name keeps; False: the event is not mailed by default at all.
+    outcome_filtered: bool = False
+
+
+@dataclass(frozen=True)
 class Notification:
     """What one webhook delivery says, independent of who sent it."""
 
@@ -78,7 +96,8 @@ class Notification:
     alerts: list[Alert] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     truncated_alerts: int = 0  # alerts the sender left out of this delivery
-    event: str | None = None  # the sender's event kind, for route filters (GitHub's X-GitHub-Event)
+    event: str | None = None  # the sender's event kind, shown in the mail (GitHub's X-GitHub-Event)
+    event_facts: EventFacts | None = None  # set by sources whose events a route may filter
     # What makes this delivery the same as an earlier one (group key + status + fingerprints, a
     # delivery id...), for deduplicating sender retries; None when the payload has no such thing.
     dedup_key: str | None = None

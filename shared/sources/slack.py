@@ -1,6 +1,6 @@
 """Slack-compatible incoming-webhook bodies: ``text``, ``attachments`` and ``blocks``.
 
-Many tools can only speak "Slack webhook"; this adapter reads what such a body says: the first
+Many tools can only speak "Slack webhook"; this source reads what such a body says: the first
 line becomes the subject, the rest the body, attachment fields a table, ``<url|label>`` links real
 links. Formatting reference: Slack's "Formatting text for app surfaces" and the legacy
 "Secondary message attachments" pages.
@@ -10,14 +10,38 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.sources.base import HookRequest, InvalidHookPayload, require_object, text_of
+from shared.sources.auth import verify_bearer_token
+from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Link, Notification, Severity, Status
+from shared.sources.readers import require_object, text_of
+
+if TYPE_CHECKING:
+    from shared.sources.base import SourceSettings
 
 # <https://example.com|label>, <https://example.com>, <!here>, <@U123>, <#C123|general>
 _SLACK_REFERENCE_RE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _COLOUR_SEVERITY = {"danger": Severity.ERROR, "warning": Severity.WARNING, "good": Severity.INFO}
+
+
+class SlackSource:
+    """/api/hooks/slack: the bearer token when HOOK_BEARER_TOKEN is set."""
+
+    name = "slack"
+
+    def __init__(self, bearer_token: str | None) -> None:
+        self._bearer_token = bearer_token
+
+    def verify(self, request: HookRequest) -> None:
+        verify_bearer_token(request, self._bearer_token)
+
+    def read(self, request: HookRequest) -> Notification:
+        return to_notification(request)
+
+
+def build(settings: SourceSettings) -> SlackSource:
+    return SlackSource(settings.hook_auth.bearer_token)
 
 
 def to_notification(request: HookRequest) -> Notification:

@@ -1,4 +1,6 @@
-"""Caller authentication on /api/hooks: GitHub's X-Hub-Signature-256 and the HOOK_BEARER_TOKEN.
+"""Caller authentication on /api/hooks: each source's ``verify``. GitHub's X-Hub-Signature-256
+(shared/sources/github.py), the HOOK_BEARER_TOKEN (shared/sources/auth.py) and Azure Monitor's Entra
+token (shared/sources/azure_monitor/).
 
 A refused caller gets 401 and nothing reaches Graph. GitHub's side of the contract comes from
 GitHub Docs, "Validating webhook deliveries"
@@ -22,7 +24,8 @@ import pytest
 from shared.endpoints.hooks import handle_hook
 from shared.settings import SettingsError
 from shared.sources import SOURCES
-from shared.sources.caller_auth import SignatureInvalid, verify_github_signature
+from shared.sources.auth import SignatureInvalid
+from shared.sources.github import verify_signature as verify_github_signature
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.fakes.jwks import FakeEntraKeys, action_group_claims
@@ -233,7 +236,7 @@ def test_a_bearer_token_is_required_on_every_source(
 def test_the_right_bearer_token_passes_on_every_source(
     source: str, mi_runtime: RuntimeFactory, graph: FakeGraph
 ) -> None:
-    """Past the caller check, the payload is the adapter's business: whatever it says, not 401."""
+    """Past the caller check, the payload is the source's business: whatever it says, not 401."""
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
     headers = github_headers("push", Authorization=f"Bearer {TOKEN}")
     response = handle_hook(hook_request(source, {}, headers=headers), runtime)
@@ -291,7 +294,7 @@ def test_secrets_are_compared_in_constant_time(
         compared.append((given, expected))
         return real_compare_digest(given, expected)
 
-    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module caller_auth calls through
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module shared/sources/auth.py calls through
     runtime = signed_runtime(HOOK_BEARER_TOKEN=TOKEN)
     slack = hook_request("slack", b'{"text": "x"}', headers={"Authorization": "Bearer wrong-token"})
     assert handle_hook(slack, runtime).status_code == 401

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from shared.endpoints.hooks import handle_hook
+from shared.mail.compose import route_verdict
 from shared.settings.routes import Route
 from shared.sources.base import HookRequest, InvalidHookPayload, Skip
 from shared.sources.github import to_notification
@@ -46,8 +47,12 @@ def adapt(
     headers = {"X-GitHub-Event": event} if event is not None else {}
     if delivery is not None:
         headers["X-GitHub-Delivery"] = delivery
-    wanted = Route.model_validate({"events": events}).events if events is not None else None
-    return to_notification(HookRequest(source="github", payload=payload, headers=headers, wanted_events=wanted))
+    outcome = to_notification(HookRequest(source="github", payload=payload, headers=headers))
+    if isinstance(outcome, Skip):
+        return outcome
+    # The route's events are applied where every route setting is, for every source.
+    route = Route.model_validate({"events": events} if events is not None else {})
+    return route_verdict(outcome, route, "test") or outcome
 
 
 def mailed(name: str, *, events: list[str] | None = None, **changes: Any) -> Notification:

@@ -22,7 +22,7 @@ from tests.helpers.app import DATA, hook_request, response_json
 
 SECRET = "grafana-hmac-secret"
 SIGNATURE = "X-Grafana-Alerting-Signature"  # Grafana's default "Header"
-# Grafana's "Timestamp Header" has no default name; this is the one shared/caller_auth.py reads.
+# Grafana's "Timestamp Header" has no default name; this is the one shared/sources/grafana.py reads.
 # Grafana has no default name for it; this is the one its Terraform provider example uses.
 TIMESTAMP = "X-Grafana-Alerting-Timestamp"
 
@@ -99,7 +99,7 @@ def test_no_alerts_is_an_invalid_payload(document: Any) -> None:
         adapt(document)
 
 
-# --- X-Grafana-Alerting-Signature, checked by shared/caller_auth.py before the adapter runs -------------
+# --- X-Grafana-Alerting-Signature, checked by GrafanaSource.verify before the payload is read ---------
 
 
 def sign(body: bytes, secret: str = SECRET, timestamp: str | None = None) -> str:

@@ -41,8 +41,7 @@ from shared.problems import Problem
 
 log = get_logger(__name__)
 
-# The app id of Azure Monitor's "AzNS AAD Webhook" service principal (action-groups doc, PowerShell script).
-ACTION_GROUPS_APP_ID = "461e8683-5575-4561-ac7f-899cc907d62a"
+# The app role the action-groups doc's PowerShell script defines and assigns to the AzNS AAD Webhook principal.
 ACTION_GROUPS_ROLE = "ActionGroupsSecureWebhook"
 
 # RS256 only: Entra signs access tokens with RSA keys. "none", HS256 (a public key used as an HMAC
@@ -89,7 +88,6 @@ class Rejection(enum.StrEnum):
     WRONG_ISSUER = "wrong_issuer"
     WRONG_AUDIENCE = "wrong_audience"
     MISSING_ROLE = "missing_role"
-    WRONG_CALLER = "wrong_caller"
 
 
 _DESCRIPTIONS: dict[Rejection, str] = {
@@ -103,8 +101,9 @@ _DESCRIPTIONS: dict[Rejection, str] = {
     Rejection.WRONG_TENANT: "The token was issued for another Entra ID tenant.",
     Rejection.WRONG_ISSUER: "The token's issuer is not this tenant's Entra ID (v1.0 or v2.0).",
     Rejection.WRONG_AUDIENCE: "The token is for another application (aud is not AZURE_MONITOR_WEBHOOK_AUDIENCE).",
-    Rejection.MISSING_ROLE: "The token lacks the app role '{role}' (assign it to the AzNS AAD Webhook principal).",
-    Rejection.WRONG_CALLER: "The token was issued to a client application that may not call this webhook.",
+    Rejection.MISSING_ROLE: (
+        f"The token lacks the app role '{ACTION_GROUPS_ROLE}' (assign it to the AzNS AAD Webhook principal)."
+    ),
 }
 
 
@@ -115,8 +114,8 @@ class EntraTokenRejected(Problem):
 
     reason: Rejection
 
-    def __init__(self, reason: Rejection, *, required_role: str = ACTION_GROUPS_ROLE) -> None:
-        description = _DESCRIPTIONS[reason].replace("{role}", required_role)
+    def __init__(self, reason: Rejection) -> None:
+        description = _DESCRIPTIONS[reason]
         # RFC 6750 section 3: no error code when the request had no token at all.
         challenge = 'Bearer realm="mailhook"'
         if reason is not Rejection.MISSING:
@@ -158,6 +157,7 @@ class EntraWebhookVerifier:
 
     ``verify`` raises ``EntraTokenRejected`` (401) or ``SigningKeysUnavailable`` (503); it is
     thread-safe, and at most one thread fetches keys at a time while the others wait for the result.
+    ``clock`` and ``fetch_timeout_s`` are there for tests (a clock they advance, a short timeout).
     """
 
     _ALLOWED_USES: ClassVar[tuple[object, ...]] = (None, "sig")
@@ -169,14 +169,7 @@ class EntraWebhookVerifier:
         tenant_id: str,
         authority_host: str,
         session: requests.Session,
-        required_role: str = ACTION_GROUPS_ROLE,
-        allowed_caller_app_ids: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
-        leeway_s: float = LEEWAY_S,
-        unknown_key_refetch_s: float = UNKNOWN_KEY_REFETCH_S,
-        keys_refresh_s: float = KEYS_REFRESH_S,
-        keys_max_age_s: float = KEYS_MAX_AGE_S,
-        fetch_retry_s: float = FETCH_RETRY_S,
         fetch_timeout_s: float = FETCH_TIMEOUT_S,
     ) -> None:
         audiences = frozenset([audience] if isinstance(audience, str) else audience)
@@ -186,15 +179,8 @@ class EntraWebhookVerifier:
         self.tenant_id = tenant_guid(tenant_id)
         self.issuers = entra_issuers(authority_host, self.tenant_id)
         self.keys_url = f"{authority_host.rstrip('/')}/{self.tenant_id}/discovery/v2.0/keys"
-        self.required_role = required_role
-        self.allowed_caller_app_ids = frozenset(a.lower() for a in allowed_caller_app_ids)
         self._session = session
         self._clock = clock
-        self._leeway_s = leeway_s
-        self._unknown_key_refetch_s = unknown_key_refetch_s
-        self._keys_refresh_s = keys_refresh_s
-        self._keys_max_age_s = keys_max_age_s
-        self._fetch_retry_s = fetch_retry_s
         self._fetch_timeout_s = fetch_timeout_s
 
         self._lock = threading.Lock()  # guards the key cache; held across a fetch (single flight)
@@ -211,12 +197,12 @@ class EntraWebhookVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise self._rejected(Rejection.MALFORMED) from None
+            raise EntraTokenRejected(Rejection.MALFORMED) from None
         if header.get("alg") != ALGORITHM:
-            raise self._rejected(Rejection.ALGORITHM)
+            raise EntraTokenRejected(Rejection.ALGORITHM)
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise self._rejected(Rejection.MALFORMED)
+            raise EntraTokenRejected(Rejection.MALFORMED)
         key = self._signing_key(kid)
         try:
             claims = jwt.decode(
@@ -237,38 +223,31 @@ class EntraWebhookVerifier:
                 },
             )
         except jwt.InvalidSignatureError:
-            raise self._rejected(Rejection.BAD_SIGNATURE) from None
+            raise EntraTokenRejected(Rejection.BAD_SIGNATURE) from None
         except jwt.PyJWTError:
-            raise self._rejected(Rejection.MALFORMED) from None
+            raise EntraTokenRejected(Rejection.MALFORMED) from None
         self._check_claims(claims)
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()
         expires_at, not_before = _time_claim(claims.get("exp")), _time_claim(claims.get("nbf", 0))
         if expires_at is None or not_before is None:
-            raise self._rejected(Rejection.MALFORMED)
-        if now - self._leeway_s >= expires_at:
-            raise self._rejected(Rejection.EXPIRED)
-        if not_before > now + self._leeway_s:
-            raise self._rejected(Rejection.NOT_YET_VALID)
+            raise EntraTokenRejected(Rejection.MALFORMED)
+        if now - LEEWAY_S >= expires_at:
+            raise EntraTokenRejected(Rejection.EXPIRED)
+        if not_before > now + LEEWAY_S:
+            raise EntraTokenRejected(Rejection.NOT_YET_VALID)
         tenant = claims.get("tid")
         if not isinstance(tenant, str) or tenant.lower() != self.tenant_id:
-            raise self._rejected(Rejection.WRONG_TENANT)
+            raise EntraTokenRejected(Rejection.WRONG_TENANT)
         # Entra puts one string in iss and aud (RFC 7519 would allow an aud list; Entra never sends one).
         if not _is_one_of(claims.get("iss"), self.issuers):
-            raise self._rejected(Rejection.WRONG_ISSUER)
+            raise EntraTokenRejected(Rejection.WRONG_ISSUER)
         if not _is_one_of(claims.get("aud"), self.audiences):
-            raise self._rejected(Rejection.WRONG_AUDIENCE)
+            raise EntraTokenRejected(Rejection.WRONG_AUDIENCE)
         roles = claims.get("roles")
-        if not isinstance(roles, list) or self.required_role not in roles:
-            raise self._rejected(Rejection.MISSING_ROLE)
-        if self.allowed_caller_app_ids:
-            caller = claims.get("azp") if claims.get("ver") == "2.0" else claims.get("appid")
-            if not isinstance(caller, str) or caller.lower() not in self.allowed_caller_app_ids:
-                raise self._rejected(Rejection.WRONG_CALLER)
-
-    def _rejected(self, reason: Rejection) -> EntraTokenRejected:
-        return EntraTokenRejected(reason, required_role=self.required_role)
+        if not isinstance(roles, list) or ACTION_GROUPS_ROLE not in roles:
+            raise EntraTokenRejected(Rejection.MISSING_ROLE)
 
     # -- signing keys ------------------------------------------------------------------------
 
@@ -279,7 +258,7 @@ class EntraWebhookVerifier:
             if self._fetch_due(now, kid_known=key is not None):
                 self._refresh_keys(now)
                 key = self._keys.get(kid)
-            have_keys = self._keys_fetched_at is not None and now - self._keys_fetched_at < self._keys_max_age_s
+            have_keys = self._keys_fetched_at is not None and now - self._keys_fetched_at < KEYS_MAX_AGE_S
             # An unknown kid while Entra is unreachable may be a genuine new key: 503, retried later.
             if not have_keys or (key is None and self._last_fetch_failed):
                 retry_after_s = max(1, math.ceil(self._no_fetch_before - now))
@@ -289,13 +268,13 @@ class EntraWebhookVerifier:
                 )
         if key is None:
             log.debug("token signed with a key id the tenant does not publish")
-            raise self._rejected(Rejection.UNKNOWN_KEY)
+            raise EntraTokenRejected(Rejection.UNKNOWN_KEY)
         return key
 
     def _fetch_due(self, now: float, *, kid_known: bool) -> bool:
         if now < self._no_fetch_before:
             return False
-        if self._keys_fetched_at is None or now - self._keys_fetched_at >= self._keys_refresh_s:
+        if self._keys_fetched_at is None or now - self._keys_fetched_at >= KEYS_REFRESH_S:
             return True
         return not kid_known
 
@@ -304,13 +283,13 @@ class EntraWebhookVerifier:
             keys = self._fetch_keys()
         except _KeysFetchFailed as exc:
             self._last_fetch_failed = True
-            self._no_fetch_before = now + self._fetch_retry_s
+            self._no_fetch_before = now + FETCH_RETRY_S
             log.warning("could not fetch Entra ID signing keys from %s: %s", self.keys_url, exc)
             return
         self._keys = keys  # replaced, not merged: a key Entra withdrew stops verifying at once
         self._keys_fetched_at = now
         self._last_fetch_failed = False
-        self._no_fetch_before = now + self._unknown_key_refetch_s
+        self._no_fetch_before = now + UNKNOWN_KEY_REFETCH_S
         log.info("fetched %d Entra ID signing key(s) from %s", len(keys), self.keys_url)
 
     def _fetch_keys(self) -> dict[str, jwt.PyJWK]:

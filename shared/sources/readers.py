@@ -1,0 +1,55 @@
+"""Lenient readers every source shares: payload values that may be missing, null or of another type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from shared.problems import FieldError
+from shared.sources.base import InvalidHookPayload
+
+# Alertmanager's way of saying "no end time yet" (Go's zero time.Time).
+ZERO_TIME_PREFIX = "0001-01-01"
+
+
+def parse_time(text: Any) -> dt.datetime | None:
+    """An RFC 3339 timestamp as an aware datetime; None for absent, zero or unreadable values."""
+    if not isinstance(text, str) or not text or text.startswith(ZERO_TIME_PREFIX):
+        return None
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    # Go and .NET print up to nine fractional digits; Python reads at most six.
+    head, dot, rest = value.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def require_object(payload: Any, what: str) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidHookPayload(f"Expected {what} as a JSON object.", errors=[FieldError("", "expected an object")])
+    return payload
+
+
+def text_of(value: Any) -> str | None:
+    """A payload value as display text: strings as they are, numbers and booleans printed, else None."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def string_map(value: Any) -> dict[str, str]:
+    """A JSON object of labels or annotations as str → str, dropping what is not printable."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): text for key, raw in value.items() if (text := text_of(raw)) is not None}
