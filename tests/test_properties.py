@@ -38,7 +38,8 @@ ALLOWED_SENDER = "alerts@contoso.com"
 SETTINGS = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ALLOWED_SENDERS=ALLOWED_SENDER)
 POLICY = MailPolicy(SETTINGS.policy)
 
-# Graph's rules, written out here independently of the app's validators (graph-and-auth.md §1).
+# Graph's rules, written out here independently of the app's validators
+# (https://learn.microsoft.com/graph/api/resources/message, https://learn.microsoft.com/graph/api/user-sendmail).
 HEADER_NAME = re.compile(r"[Xx]-[A-Za-z0-9-]+")
 LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")

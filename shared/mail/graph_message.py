@@ -31,12 +31,18 @@ from pydantic.alias_generators import to_camel
 
 from shared.addresses import Address, DisplayName, SingleLine, check_single_line, whole_text_pattern
 
-# Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB").
+# Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB"):
+# https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/682
 MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
-# InvalidInternetMessageHeaderCollection above 5 custom headers.
+# InvalidInternetMessageHeaderCollection above 5 custom headers ("Maximum number of headers in one
+# message should be less than or equal to 5"): https://learn.microsoft.com/answers/questions/762243
 MAX_CUSTOM_HEADERS = 5
-# To + Cc + Bcc per message (Exchange Online limits).
+# To + Cc + Bcc per message: https://learn.microsoft.com/graph/api/resources/message and
+# https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits
 MAX_RECIPIENTS = 500
+
+# Custom header names start with "x-" (https://learn.microsoft.com/graph/api/resources/message,
+# internetMessageHeaders).
 
 _HEADER_NAME_RE = re.compile(r"[Xx]-[A-Za-z0-9-]+")
 _BASE64_WHITESPACE_RE = re.compile(r"\s+")

@@ -1,10 +1,12 @@
 """Rendering: a Notification and its route become a subject and an HTML or text body.
 
 Templates are Jinja2 files. Each is looked up by name, first in MAIL_TEMPLATES_DIR, then among the
-built-in ones in shared/templates: the route's ``template`` name, then the source's name, then
+built-in ones in shared/mail/templates: the route's ``template`` name, then the source's name, then
 ``default`` — so ``alertmanager.html.j2`` in MAIL_TEMPLATES_DIR replaces the HTML of every
 Alertmanager mail, and a route with ``"template": "db"`` uses ``db.subject.j2`` / ``db.html.j2``.
-HTML templates autoescape every value (graph-and-auth.md, Trap 8); subjects and text do not need it.
+HTML templates autoescape every value: a webhook's payload is the sender's text, and unescaped in an
+HTML body it is HTML injection (https://cheatsheetseries.owasp.org/cheatsheets/Cross_Site_Scripting_Prevention_Cheat_Sheet.html;
+https://jinja.palletsprojects.com/en/stable/api/#autoescaping). Subjects and text do not need it.
 Jinja2 is imported on the first render, not at start, to keep it off the cold-start path.
 """
 
