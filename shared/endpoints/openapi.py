@@ -4,8 +4,9 @@ The request schemas are generated from the pydantic models that validate the req
 (SendMailRequest and SimpleMail), and the health answer's from the model /api/health serializes,
 so the contract cannot drift from the code. Where a validator accepts or checks more than its type
 says, the type says so itself, next to the validator (``WithJsonSchema``, ``json_schema_input_type``);
-this module only assembles the document: operations, responses, the rules across fields. It is
-built on the first request, not at import (cold starts stay cheap), and once per process.
+so do the models for their rules across fields. This module only assembles the document
+(operations and responses); it is built on the first request, not at import (cold starts stay
+cheap), and once per process.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def openapi_document() -> dict[str, Any]:
 
 # --- Schemas: pydantic's, from the models that validate the requests and build the answers --------
 # Each type declares its own JSON Schema where its validator is defined (shared.addresses,
-# shared.mail.graph_message, shared.mail.simple).
+# shared.mail.graph_message, shared.mail.simple), the rules across fields included.
 
 
 class _SchemaGenerator(GenerateJsonSchema):
@@ -92,25 +93,7 @@ def _model_schemas() -> dict[str, Any]:
         schema_generator=_SchemaGenerator,
     )
     schemas: dict[str, Any] = definitions["$defs"]
-    schemas["SendMailRequest"]["description"] = (
-        "Graph's own sendMail body, as on its reference page; recognised by its top-level `message`."
-    )
-    schemas["SimpleMail"]["description"] = (
-        "The simplified payload. Recipients: `to`, `cc` and `bcc` together at most 500, duplicates dropped; "
-        "without any, MAIL_DEFAULT_TO. `text` or `html`, not both. Header names `X-…`."
-    )
-    # The rules across fields, which SimpleMail.field_errors() checks and pydantic cannot describe.
-    schemas["SimpleMail"]["not"] = _both_given("text", "html")
-    schemas["SimpleAttachment"]["oneOf"] = [_given("content"), _given("contentBase64")]
     return schemas
-
-
-def _given(field: str) -> dict[str, Any]:
-    return {"required": [field], "properties": {field: {"type": "string"}}}
-
-
-def _both_given(first: str, second: str) -> dict[str, Any]:
-    return {"required": [first, second], "properties": {first: {"type": "string"}, second: {"type": "string"}}}
 
 
 # --- Responses ------------------------------------------------------------------------------------

@@ -184,6 +184,12 @@ class Message(GraphModel):
 
 
 class SendMailRequest(GraphModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Graph's own sendMail body, as on its reference page; recognised by its top-level `message`."
+        }
+    )
+
     message: Message
     # Graph's own example sends the string "false"; lax bool parsing takes it and we emit a real
     # boolean (https://learn.microsoft.com/graph/api/user-sendmail, "Request body").

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -52,7 +52,15 @@ class _Simple(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=True)
 
 
+def _given(field: str) -> dict[str, Any]:
+    """JSON Schema: ``field`` is present, as a string."""
+    return {"required": [field], "properties": {field: {"type": "string"}}}
+
+
 class SimpleAttachment(_Simple):
+    # The rule across fields that SimpleMail.field_errors() checks, said in its JSON Schema.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [_given("content"), _given("contentBase64")]})
+
     name: AttachmentName
     content_type: SingleLine | None = Field(None, alias="contentType")
     content_base64: Base64Content | None = Field(None, alias="contentBase64")
@@ -70,6 +78,20 @@ class SimpleAttachment(_Simple):
 
 
 class SimpleMail(_Simple):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": (
+                "The simplified payload. Recipients: `to`, `cc` and `bcc` together at most 500, duplicates dropped; "
+                "without any, MAIL_DEFAULT_TO. `text` or `html`, not both. Header names `X-…`."
+            ),
+            # The rule across fields that field_errors() checks, said in its JSON Schema.
+            "not": {
+                "required": ["text", "html"],
+                "properties": {"text": {"type": "string"}, "html": {"type": "string"}},
+            },
+        }
+    )
+
     to: AddressList = []
     cc: AddressList = []
     bcc: AddressList = []
