@@ -14,7 +14,7 @@ from shared.endpoints._respond import responding
 from shared.intake import parse_hook_body, read_body
 from shared.logs import get_logger
 from shared.mail.compose import compose, route_verdict
-from shared.problems import Problem, json_response
+from shared.problems import FieldError, Problem, json_response
 from shared.runtime import Runtime, current_runtime
 from shared.settings.routes import DEFAULT_ROUTE
 from shared.sources import SOURCES
@@ -27,6 +27,12 @@ class UnknownSource(Problem):
     status = 404
     code = "unknown_source"
     title = "No such webhook source"
+
+
+class RouteInvalid(Problem):
+    status = 503
+    code = "route_invalid"
+    title = "The route is misconfigured"
 
 
 class UnknownRoute(Problem):
@@ -49,6 +55,12 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
     source.verify(request)
     route_name = req.params.get("route") or DEFAULT_ROUTE
     route = runtime.settings.routes.get(route_name)
+    if route is None and (problems := runtime.settings.route_problems.of(route_name)):
+        # A bad route makes only itself unusable: /api/mail and the other routes keep working.
+        raise RouteInvalid(
+            f"The route '{route_name[:64]}' is misconfigured; nothing was sent. See /api/health.",
+            errors=[FieldError(problem.setting, problem.message) for problem in problems],
+        )
     if route is None:
         raise UnknownRoute(f"No route named '{route_name[:64]}' in MAIL_ROUTES.")
     request = request.with_payload(parse_hook_body(req.headers.get("Content-Type", ""), request.body))

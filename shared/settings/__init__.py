@@ -19,7 +19,7 @@ from shared.settings.hook_auth import HookAuthSettings, read_hook_auth
 from shared.settings.limits import LimitSettings, read_limits
 from shared.settings.policy import PolicySettings, read_policy
 from shared.settings.reader import SettingProblem, SettingsError, SettingsReader
-from shared.settings.routes import Route, read_routes
+from shared.settings.routes import Route, RouteProblems, read_routes
 
 __all__ = ["SettingProblem", "Settings", "SettingsError", "load_settings"]
 
@@ -32,7 +32,8 @@ class Settings:
     hook_auth: HookAuthSettings
     delivery: DeliverySettings
     limits: LimitSettings
-    routes: dict[str, Route]  # always holds DEFAULT_ROUTE
+    routes: dict[str, Route]  # the usable ones; DEFAULT_ROUTE unless it is itself broken
+    route_problems: RouteProblems  # why the others cannot be used
     templates_dir: Path | None
 
 
@@ -47,6 +48,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     templates_dir = Path(templates_setting) if templates_setting else None
     if templates_dir is not None and not templates_dir.is_dir():
         read.fail("MAIL_TEMPLATES_DIR", f"no folder at {templates_dir}")
+    routes, route_problems = read_routes(read, policy)
     settings = Settings(
         graph=graph,
         credentials=credentials,
@@ -54,7 +56,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         hook_auth=read_hook_auth(read, credentials.tenant_id),
         delivery=delivery,
         limits=read_limits(read),
-        routes=read_routes(read, policy),
+        routes=routes,
+        route_problems=route_problems,
         templates_dir=templates_dir,
     )
     if read.problems:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from shared.addresses import Address, AddressList, SimpleAddress, SingleLine
 from shared.problems import field_path
 from shared.settings.policy import PolicySettings
-from shared.settings.reader import SettingsReader
+from shared.settings.reader import SettingProblem, SettingsReader
 
 DEFAULT_ROUTE = "default"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -51,8 +52,37 @@ class Route(BaseModel):
         return [*self.to, *self.cc, *self.bcc]
 
 
+@dataclass(frozen=True)
+class RouteProblems:
+    """Routes that cannot be used, and why: a bad route makes only itself unusable.
+
+    Every other route, and /api/mail, keep working; /api/health warns about the rest.
+    """
+
+    every_route: SettingProblem | None = None  # MAIL_ROUTES itself is unreadable: no route is usable
+    by_route: dict[str, list[SettingProblem]] = field(default_factory=dict)
+
+    def of(self, route_name: str) -> list[SettingProblem]:
+        """Why this route cannot be used; empty when it can."""
+        if self.every_route is not None:
+            return [self.every_route]
+        return self.by_route.get(route_name, [])
+
+    def all(self) -> list[SettingProblem]:
+        every = [self.every_route] if self.every_route else []
+        return every + [problem for problems in self.by_route.values() for problem in problems]
+
+
 def parse_routes(text: str) -> dict[str, Route]:
     """Parse the MAIL_ROUTES JSON; raise ValueError with every problem, each naming its route and field."""
+    routes, problems = _parse_route_table(text)
+    if problems:
+        raise ValueError("; ".join(message for messages in problems.values() for message in messages))
+    return routes
+
+
+def _parse_route_table(text: str) -> tuple[dict[str, Route], dict[str, list[str]]]:
+    """The routes that validate, and the problems of each that does not; ValueError if the text is no route table."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -60,10 +90,10 @@ def parse_routes(text: str) -> dict[str, Route]:
     if not isinstance(raw, dict):
         raise ValueError("must be a JSON object mapping route names to route settings")
     routes: dict[str, Route] = {}
-    problems: list[str] = []
+    problems: dict[str, list[str]] = {}
     for name, value in raw.items():
         if not _NAME_RE.fullmatch(name):
-            problems.append(f"route name '{name[:64]}': use letters, digits, '_', '.' and '-'")
+            problems.setdefault(name, []).append(f"route name '{name[:64]}': use letters, digits, '_', '.' and '-'")
             continue
         try:
             routes[name] = Route.model_validate(value)
@@ -73,34 +103,46 @@ def parse_routes(text: str) -> dict[str, Route]:
                 message = str(error["msg"]).removeprefix("Value error, ")
                 if error["type"] == "extra_forbidden":
                     message = "unknown route setting"
-                problems.append(f"route '{name}'{'.' + where if where else ''}: {message}")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return routes
+                problems.setdefault(name, []).append(f"route '{name}'{'.' + where if where else ''}: {message}")
+    return routes, problems
 
 
-def read_routes(read: SettingsReader, policy: PolicySettings) -> dict[str, Route]:
-    """MAIL_ROUTES or MAIL_ROUTES_FILE, checked against the allow-lists; always with a ``default`` route."""
+def read_routes(read: SettingsReader, policy: PolicySettings) -> tuple[dict[str, Route], RouteProblems]:
+    """MAIL_ROUTES or MAIL_ROUTES_FILE, checked against the allow-lists; always with a ``default`` route.
+
+    A route's own problems do not fail the settings: they make that route unusable (RouteProblems).
+    """
     inline = read.text("MAIL_ROUTES")
     file_setting = read.text("MAIL_ROUTES_FILE")
     routes: dict[str, Route] = {}
+    by_route: dict[str, list[SettingProblem]] = {}
     setting = "MAIL_ROUTES_FILE" if file_setting else "MAIL_ROUTES"
     if inline and file_setting:
-        read.fail("MAIL_ROUTES_FILE", "set either MAIL_ROUTES or MAIL_ROUTES_FILE, not both")
-    elif inline or file_setting:
+        return {}, RouteProblems(
+            SettingProblem("MAIL_ROUTES_FILE", "set either MAIL_ROUTES or MAIL_ROUTES_FILE, not both")
+        )
+    if inline or file_setting:
         try:
             text = inline if inline else Path(file_setting or "").read_text(encoding="utf-8")
-            routes = parse_routes(text)
+            routes, messages = _parse_route_table(text)
         except OSError as exc:
-            read.fail(setting, f"cannot read {file_setting}: {exc.strerror}")
+            return {}, RouteProblems(SettingProblem(setting, f"cannot read {file_setting}: {exc.strerror}"))
         except ValueError as exc:
-            read.fail(setting, str(exc))
-    if DEFAULT_ROUTE not in routes:
+            return {}, RouteProblems(SettingProblem(setting, str(exc)))
+        by_route = {name: [SettingProblem(setting, message) for message in found] for name, found in messages.items()}
+    if DEFAULT_ROUTE not in routes and DEFAULT_ROUTE not in by_route:
         routes[DEFAULT_ROUTE] = Route()  # its recipients are MAIL_DEFAULT_TO, which policy applies
     for name, route in routes.items():
         for recipient in route.recipients():
             if not policy.recipient_domain_allowed(recipient.address):
-                read.fail(setting, f"route '{name}': {recipient.address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS")
+                by_route.setdefault(name, []).append(
+                    SettingProblem(
+                        setting, f"route '{name}': {recipient.address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS"
+                    )
+                )
         if route.from_ is not None and route.from_.lower() not in policy.allowed_senders:
-            read.fail(setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS")
-    return routes
+            by_route.setdefault(name, []).append(
+                SettingProblem(setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS")
+            )
+    usable = {name: route for name, route in routes.items() if name not in by_route}
+    return usable, RouteProblems(by_route=by_route)

@@ -3,15 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import SettingsError, load_settings
+from shared.settings import load_settings
 from shared.settings.routes import DEFAULT_ROUTE, Route, parse_routes
 from tests.helpers.app import SENDER, settings_from
 
 
 def problems_of(**values: str) -> list[str]:
-    with pytest.raises(SettingsError) as caught:
-        load_settings({"MAIL_SENDER": SENDER, **values})
-    return [f"{p.setting}: {p.message}" for p in caught.value.problems]
+    """What makes routes unusable; the settings themselves still load."""
+    settings = load_settings({"MAIL_SENDER": SENDER, **values})
+    return [f"{p.setting}: {p.message}" for p in settings.route_problems.all()]
 
 
 def test_a_route_takes_every_documented_field() -> None:
@@ -102,5 +102,38 @@ def test_route_recipients_obey_allowed_domains_and_from_obeys_allowed_senders() 
     ]
 
 
-def test_invalid_routes_are_a_setting_problem() -> None:
-    assert any(p.startswith("MAIL_ROUTES: not valid JSON") for p in problems_of(MAIL_ROUTES="{nope"))
+def test_a_bad_route_makes_only_itself_unusable() -> None:
+    settings = settings_from(
+        MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com",
+        MAIL_ROUTES=json.dumps({"good": {"to": "a@contoso.com"}, "bad": {"to": "b@evil.example"}, "typo": {"tto": 1}}),
+    )
+    assert set(settings.routes) == {"good", DEFAULT_ROUTE}
+    assert settings.route_problems.of("good") == []
+    assert [p.message for p in settings.route_problems.of("bad")] == [
+        "route 'bad': b@evil.example is outside MAIL_ALLOWED_RECIPIENT_DOMAINS"
+    ]
+    assert [p.message for p in settings.route_problems.of("typo")] == ["route 'typo'.tto: unknown route setting"]
+
+
+def test_a_broken_default_route_is_not_replaced_by_mail_default_to() -> None:
+    settings = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ROUTES=json.dumps({"default": {"to": "x"}}))
+    assert DEFAULT_ROUTE not in settings.routes
+    assert settings.route_problems.of(DEFAULT_ROUTE)
+
+
+@pytest.mark.parametrize(
+    ("values", "message_part"),
+    [
+        ({"MAIL_ROUTES": "{nope"}, "MAIL_ROUTES: not valid JSON"),
+        ({"MAIL_ROUTES": "[]"}, "MAIL_ROUTES: must be a JSON object"),
+        ({"MAIL_ROUTES": "{}", "MAIL_ROUTES_FILE": "/nowhere.json"}, "MAIL_ROUTES_FILE: set either"),
+        ({"MAIL_ROUTES_FILE": "/nowhere/routes.json"}, "MAIL_ROUTES_FILE: cannot read"),
+    ],
+)
+def test_unreadable_routes_make_every_route_unusable_and_nothing_else(
+    values: dict[str, str], message_part: str
+) -> None:
+    settings = settings_from(**values)  # loads: /api/mail keeps working
+    assert settings.routes == {}
+    [problem] = settings.route_problems.of("any")
+    assert f"{problem.setting}: {problem.message}".startswith(message_part)
