@@ -96,7 +96,7 @@ def test_the_contact_point_is_a_signed_webhook_to_a_route() -> None:
     assert "code=" not in settings["url"], "the key goes in a header, not the URL Grafana shows in plain text"
     assert {name.lower() for name in settings["headers"]} == {"x-functions-key"}
     assert settings["httpMethod"] == "POST"
-    # The signature header the bridge reads (shared/caller_auth.py), and a timestamp header that the
+    # The signature header the bridge reads (shared/sources/grafana.py), and a timestamp header that the
     # file tells the operator to name in the bridge's setting too; the tests below prove both end to end.
     assert settings["hmacConfig"]["header"] == "X-Grafana-Alerting-Signature"
     timestamp_header = settings["hmacConfig"]["timestampHeader"]
