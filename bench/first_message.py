@@ -19,6 +19,37 @@ import os
 import support
 
 
+def send_by_hand(services: dict[str, object]) -> None:
+    """The floor: the four dependencies, one managed-identity token, one sendMail; no validation, no policy."""
+    import azure.functions  # noqa: F401 (imported as the worker would, for the comparison)
+    import msal
+    import pydantic  # noqa: F401
+    import requests
+
+    identity_environment = services["identity_environment"]
+    assert isinstance(identity_environment, dict)
+    support.use_environment(identity_environment)
+    session = requests.Session()
+    client = msal.ManagedIdentityClient(msal.SystemAssignedManagedIdentity(), http_client=session, token_cache=None)
+    token = client.acquire_token_for_client(resource="https://graph.microsoft.com")["access_token"]
+    message = json.loads(support.body_of("simple"))
+    body = {
+        "message": {
+            "subject": message["subject"],
+            "body": {"contentType": "Text", "content": message["text"]},
+            "toRecipients": [{"emailAddress": {"address": address}} for address in message["to"]],
+        }
+    }
+    response = session.post(
+        f"{services['graph_base_url']}/v1.0/users/{support.SENDER}/sendMail",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    if response.status_code != 202:
+        raise SystemExit(f"the floor's sendMail answered {response.status_code}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--services", required=True, help="what bench/fake_services.py printed")
@@ -49,34 +80,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def send_by_hand(services: dict[str, object]) -> None:
-    """The floor: the four dependencies, one managed-identity token, one sendMail; no validation, no policy."""
-    import azure.functions  # noqa: F401 (imported as the worker would, for the comparison)
-    import msal
-    import pydantic  # noqa: F401
-    import requests
-
-    identity_environment = services["identity_environment"]
-    assert isinstance(identity_environment, dict)
-    support.use_environment(identity_environment)
-    session = requests.Session()
-    client = msal.ManagedIdentityClient(msal.SystemAssignedManagedIdentity(), http_client=session, token_cache=None)
-    token = client.acquire_token_for_client(resource="https://graph.microsoft.com")["access_token"]
-    message = json.loads(support.body_of("simple"))
-    body = {
-        "message": {
-            "subject": message["subject"],
-            "body": {"contentType": "Text", "content": message["text"]},
-            "toRecipients": [{"emailAddress": {"address": address}} for address in message["to"]],
-        }
-    }
-    response = session.post(
-        f"{services['graph_base_url']}/v1.0/users/{support.SENDER}/sendMail",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    if response.status_code != 202:
-        raise SystemExit(f"the floor's sendMail answered {response.status_code}")
