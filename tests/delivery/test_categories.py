@@ -46,7 +46,7 @@ def all_problem_classes() -> list[type[Problem]]:
         ("GraphRejectedMessage", Refused, 422, "graph_rejected_message"),
         ("GraphConfigurationError", Refused, 502, "graph_configuration_error"),
         ("GraphRequestTooLarge", Refused, 413, "message_too_large"),
-        ("GraphFailed", Refused, 502, "graph_error"),
+        ("GraphFailed", OutcomeUnknown, 502, "graph_error"),
     ],
 )
 def test_graph_problems_keep_their_answer_and_join_a_category(

@@ -238,17 +238,32 @@ def test_idempotency_key_header_on_api_mail(
     assert len(graph.sent) == 2
 
 
-def test_a_failed_direct_send_lets_the_sender_retry(
+def test_a_refused_direct_send_lets_the_sender_retry(
     queue_runtime: Callable[..., Runtime], graph: FakeGraph, azurite: str
 ) -> None:
     runtime = queue_runtime(MAIL_DELIVERY="direct")
-    graph.enqueue(500, json=graph_error("InternalServerError", "boom"))
+    graph.enqueue(400, json=graph_error("ErrorInvalidRecipients", "refused"))
     headers = {"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": str(uuid.uuid4())}
     body = (DATA / "github" / "workflow_run.completed.failure.json").read_bytes()
-    assert handle_hook(hook_request("github", body, headers=headers), runtime).status_code == 502
+    assert handle_hook(hook_request("github", body, headers=headers), runtime).status_code == 422
     retried = handle_hook(hook_request("github", body, headers=headers), runtime)
     assert (retried.status_code, response_json(retried)["status"]) == (202, "accepted")
     assert len(graph.sent) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_graph_5xx_keeps_the_key_so_a_retry_never_sends_twice(
+    queue_runtime: Callable[..., Runtime], graph: FakeGraph, azurite: str, status: int
+) -> None:
+    # Graph may have acted on the request before failing: its outcome is unknown, as after a timeout.
+    runtime = queue_runtime(MAIL_DELIVERY="direct")
+    graph.enqueue(status, json=graph_error("InternalServerError", "boom"))
+    headers = {"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": str(uuid.uuid4())}
+    body = (DATA / "github" / "workflow_run.completed.failure.json").read_bytes()
+    first = handle_hook(hook_request("github", body, headers=headers), runtime)
+    assert (first.status_code, response_json(first)["code"]) == (502, "graph_error")
+    handle_hook(hook_request("github", body, headers=headers), runtime)
+    assert len(graph.requests) == 1, "the retry did not reach Graph"
 
 
 def test_unreachable_idempotency_store_sends_nothing(

@@ -14,7 +14,7 @@ mailbox are in flight from this process, the Outlook service's concurrency limit
 (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
 
 Its failures are the delivery categories of ``transports.base``: throttled or unavailable past the
-deadline is RetryLater, no answer after sending is OutcomeUnknown, any other refusal is Refused.
+deadline is RetryLater, no answer after sending, or a 500 or 502, is OutcomeUnknown, any other refusal is Refused.
 These classes are this module's own; no caller names them.
 """
 
@@ -69,8 +69,9 @@ class GraphConfigurationError(Refused):
     title = "Microsoft Graph refused the bridge's credentials or mailbox"
 
 
-class GraphFailed(Refused):
-    """Another 5xx. Graph may have acted on it; it is reported as refused, so it is never sent twice."""
+class GraphFailed(OutcomeUnknown):
+    """Another 5xx (500, 502): Graph may have acted on it before failing, so, like a lost answer, the
+    outcome is unknown: never retried, and its idempotency key is kept so no retry sends it twice."""
 
     status = 502
     code = "graph_error"
