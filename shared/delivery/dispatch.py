@@ -2,23 +2,27 @@
 
 Both HTTP endpoints end here (``Dispatcher.dispatch``), and so does the queue worker
 (``Dispatcher.claim`` then ``Dispatcher.send``, see ``queue_worker``). With a key, the key is
-claimed first; a repeat within its time to live answers "duplicate" with the first request's id
-and sends nothing. The claim is settled by the failure's category, never by its name: a send
-whose outcome is unknown (``OutcomeUnknown``) keeps the key, because a retry could send the
-message twice; any other failure releases it, so a retry can send.
+claimed first, and a repeat within its time to live sends nothing. Its answer is what is known of
+the first request, never more: "duplicate" (202, the first request's id) once that was sent;
+503 ``in_progress`` with Retry-After while it is still sending, so the sender's retry learns how
+it ended; 409 ``outcome_unknown`` when it may or may not have been sent. The claim is settled by the
+failure's category, never by its name: a send whose outcome is unknown (``OutcomeUnknown``)
+keeps the key, because a retry could send the message twice; any other failure releases it, so a
+retry can send. A claim whose owner stopped before settling it (a crash) is unknown too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.delivery.idempotency import Claim, IdempotencyStore
+from shared.delivery.idempotency import Claim, IdempotencyStore, Outcome
 from shared.delivery.limits import RecipientBudget
 from shared.delivery.transports import OutcomeUnknown, Transport
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
-from shared.problems import Problem
+from shared.problems import Problem, RetryLater
 
 log = get_logger(__name__)
 
@@ -29,6 +33,25 @@ class InvalidIdempotencyKey(Problem):
     status = 400
     code = "invalid_idempotency_key"
     title = "The Idempotency-Key header is not usable"
+
+
+class EarlierRequestInProgress(RetryLater):
+    status = 503
+    code = "in_progress"
+    title = "An earlier request with this key is still being sent"
+
+
+class EarlierOutcomeUnknown(Problem):
+    # 409, as the IETF idempotency-key draft answers a key whose first request is not settled
+    # (https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/): a retry
+    # cannot change it, and a 2xx would tell the sender a mail went out that may not have.
+    status = 409
+    code = "outcome_unknown"
+    title = "An earlier request with this key may or may not have been sent"
+
+
+# How long a repeat waits for the first request to settle: a send takes seconds, not minutes.
+IN_PROGRESS_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -67,15 +90,24 @@ class Dispatcher:
         if key is not None:
             claim = self.claim(key, request_id, ttl_s=ttl_s)
             if not claim.first:
-                return Dispatched("duplicate", claim.request_id)
+                return answer_repeat(claim)
         self.send(lambda: mail, request_id, claim)
         return Dispatched("accepted", request_id)
 
     def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
-        """Claim the key; not ``first`` means an earlier request sent it, or is sending it now."""
+        """Claim the key; not ``first`` means an earlier request owns it, and ``outcome`` says how it ended.
+
+        A lapsed claim taken over is not ours to send: its owner stopped between claim and settle
+        and may have sent, so it is recorded as unknown and answered as a repeat of an unknown
+        outcome (``abandoned_by`` kept, so the first to find out can report it).
+        """
         claim = self._idempotency.claim(key, request_id, ttl_s=ttl_s)  # the store unreachable: RetryLater
+        if claim.first and claim.abandoned_by is not None:
+            self._idempotency.complete(claim, Outcome.UNKNOWN)
+            log.warning("request %s claimed this key and never settled it: outcome unknown", claim.abandoned_by)
+            return dataclasses.replace(claim, first=False, request_id=claim.abandoned_by, outcome=Outcome.UNKNOWN)
         if not claim.first:
-            log.info("duplicate of request %s: nothing sent", claim.request_id)
+            log.info("repeat of request %s (%s): nothing sent", claim.request_id, claim.outcome or "in progress")
         return claim
 
     def send(self, read_mail: Callable[[], GraphSend], request_id: str, claim: Claim | None) -> None:
@@ -92,7 +124,7 @@ class Dispatcher:
             self._transport.send(mail, request_id)
         except OutcomeUnknown:
             if claim is not None:
-                self._idempotency.complete(claim)  # it may have been sent: a retry must not send it again
+                self._idempotency.complete(claim, Outcome.UNKNOWN)  # it may have been sent: never again
             raise
         except BaseException:
             if claim is not None:
@@ -102,3 +134,29 @@ class Dispatcher:
             self._idempotency.complete(claim)
         if self._recipient_budget is not None:
             self._recipient_budget.record(mail.mailbox, recipients)
+
+
+def earlier_outcome_unknown(claim: Claim) -> EarlierOutcomeUnknown:
+    return EarlierOutcomeUnknown(
+        f"Request {claim.request_id} with this key may or may not have been sent (its send did not end in an "
+        "answer), so this one is not sent: it could arrive twice. Check the recipient's mailbox, or send again "
+        "with a new key.",
+        extra={"firstRequestId": claim.request_id},
+    )
+
+
+def answer_repeat(claim: Claim) -> Dispatched:
+    """What a repeat of an earlier request is told: only what is known of that request."""
+    if claim.outcome is Outcome.SENT:
+        return Dispatched("duplicate", claim.request_id)
+    if claim.outcome is Outcome.UNKNOWN:
+        raise earlier_outcome_unknown(claim)
+    raise earlier_request_in_progress(claim)
+
+
+def earlier_request_in_progress(claim: Claim) -> EarlierRequestInProgress:
+    return EarlierRequestInProgress(
+        f"Request {claim.request_id} with this key is still being sent; retry to learn how it ended.",
+        retry_after_s=IN_PROGRESS_RETRY_AFTER_S,
+        extra={"firstRequestId": claim.request_id},
+    )

@@ -12,6 +12,9 @@ both be sent. What happens next is decided by the failure's category alone:
   retried, because Graph may have sent it; the delivery key is kept.
 - ``Refused`` and any other Problem (a 4xx, a configuration error, too large): to the poison queue
   at once, with the problem document (Graph's error code and request id) attached.
+- another copy owns the delivery key: dropped once that one sent; raised (the host retries it)
+  while that one is still sending; to the poison queue when that one stopped before settling (a
+  crash: it may have sent), dropped when its unknown outcome is already there.
 - anything else raises, the delivery key's claim failing included: the host retries the message
   after host.json's visibilityTimeout and moves it to the poison queue after maxDequeueCount
   dequeues (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages).
@@ -22,7 +25,8 @@ from __future__ import annotations
 import math
 import random
 
-from shared.delivery.dispatch import Dispatcher
+from shared.delivery.dispatch import Dispatcher, earlier_outcome_unknown, earlier_request_in_progress
+from shared.delivery.idempotency import Claim, Outcome
 from shared.delivery.mail_queue import MailQueue, QueuedMail
 from shared.delivery.transports import OutcomeUnknown, RetryLater
 from shared.logs import get_logger
@@ -44,7 +48,7 @@ class QueueWorker:
         """Deliver one dequeued message; return normally whenever the host may delete it."""
         claim = self._dispatcher.claim(f"delivery:{queued.request_id}", queued.request_id, ttl_s=DELIVERY_KEY_TTL_S)
         if not claim.first:
-            log.warning("queued message already delivered or being delivered: dropped this copy")
+            self._after_repeat(queued, claim)
             return
         try:
             self._dispatcher.send(lambda: self._mail_queue.read_mail(queued), queued.request_id, claim)
@@ -53,6 +57,20 @@ class QueueWorker:
             return
         self._mail_queue.forget_body(queued)
         log.info("queued message delivered (attempt %d)", queued.attempt)
+
+    def _after_repeat(self, queued: QueuedMail, claim: Claim) -> None:
+        """Another copy of this message owns its delivery key."""
+        if claim.outcome is Outcome.SENT:
+            log.warning("queued message already delivered: dropped this copy")
+        elif claim.outcome is None:
+            # A live copy is sending it: raise, so the host retries this copy after visibilityTimeout
+            # and it learns how that one ended (dropping it would lose the message if that one dies).
+            raise earlier_request_in_progress(claim)
+        elif claim.abandoned_by is not None:
+            # An earlier attempt died mid-send (its claim lapsed): it may have been sent. Report it.
+            self._after_failure(queued, earlier_outcome_unknown(claim))
+        else:
+            log.warning("queued message's outcome already reported unknown (poison queue): dropped this copy")
 
     def _after_failure(self, queued: QueuedMail, problem: Problem) -> None:
         error = problem.to_document(queued.request_id)

@@ -17,7 +17,7 @@ from typing import Concatenate, ParamSpec
 import azure.functions as func
 
 from shared.logs import get_logger, request_context
-from shared.problems import Problem, problem_response
+from shared.problems import Problem, RetryLater, problem_response
 
 log = get_logger(__name__)
 
@@ -57,6 +57,8 @@ def responding(handler: Handler[P]) -> Callable[Concatenate[func.HttpRequest, P]
 
 def answer_problem(problem: Problem, request_id: str) -> func.HttpResponse:
     """Log a failure (a warning for the caller's, an error for ours) and answer it."""
-    level = logging.WARNING if problem.status < 500 else logging.ERROR
+    # The caller's mistakes, and what a retry will get through (throttling, an earlier request still
+    # sending), are warnings; an error is ours or our dependencies' to fix.
+    level = logging.WARNING if problem.status < 500 or isinstance(problem, RetryLater) else logging.ERROR
     log.log(level, "answered %d %s: %s", problem.status, problem.code, problem.detail)
     return problem_response(problem, request_id)

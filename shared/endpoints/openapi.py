@@ -143,6 +143,7 @@ _RESPONSE_SCHEMAS: dict[str, Any] = {
             "graphStatus": {"type": "integer", "description": "the status Graph answered"},
             "graphError": {"type": "string", "description": "Graph's `error.code`"},
             "graphRequestId": {"type": "string", "description": "Graph's `request-id`, for Microsoft support"},
+            "firstRequestId": {"type": "string", "description": "the earlier request with the same key"},
             "identityError": {"type": "string", "description": "the identity provider's `error`"},
             "health": {"const": "misconfigured"},
         },
@@ -166,11 +167,14 @@ _PROBLEMS = {
     403: "A sender or recipient the allow-lists refuse; nothing was sent.",
     404: "No such webhook source, or no such route.",
     413: "The body is over 6 MB, or the Graph request would be 4 MB or more.",
+    409: "An earlier request with the same Idempotency-Key (or the same webhook delivery) may or may not have "
+    "been sent; `firstRequestId` names it. Nothing was sent: it could arrive twice.",
     415: "The body is not sent as JSON (or, for webhooks, as a form with `payload`).",
     422: "Graph refused the message; `graphError` holds Graph's error code.",
     429: "Too many requests from this caller, or the mailbox's daily recipient budget is used up; nothing was sent.",
     502: "Graph or the identity provider refused the bridge's configuration, or Graph failed.",
-    503: "Graph, the token endpoint, the queue or the idempotency table is unavailable, or a setting is wrong.",
+    503: "Graph, the token endpoint, the queue or the idempotency table is unavailable, a setting is wrong, or an "
+    "earlier request with the same key is still being sent (`in_progress`: retry after `Retry-After`).",
     504: "Graph did not answer in time; not retried, so the message is never sent twice.",
     500: "A bug in the bridge; report the `requestId`, which finds its stack trace in the logs.",
 }
@@ -229,7 +233,7 @@ def _mail_operation() -> dict[str, Any]:
         },
         "responses": {
             "202": _json_response("Graph accepted the message (or queued it); or a duplicate.", _ref("Accepted")),
-            **_problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 502, 503, 504),
+            **_problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 500, 502, 503, 504),
         },
     }
 
@@ -278,7 +282,7 @@ def _hook_operation() -> dict[str, Any]:
                 "Mailed (or queued, or a duplicate), or understood and not mailed.",
                 {"anyOf": [_ref("Accepted"), _ref("NotMailed")]},
             ),
-            **_problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 500, 502, 503, 504),
+            **_problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503, 504),
         },
     }
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.delivery.dispatch import Dispatcher
+from shared.delivery.dispatch import Dispatcher, EarlierOutcomeUnknown, EarlierRequestInProgress
+from shared.delivery.idempotency import memory as memory_module
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
 from shared.delivery.limits import RecipientBudget, RecipientBudgetExhausted
 from shared.delivery.transports import OutcomeUnknown, Refused, RetryLater
@@ -73,16 +74,44 @@ def test_refused_releases_the_key_too(store: MemoryIdempotencyStore, transport: 
     assert flow.dispatch(approved(), "req-2", key="k", ttl_s=TTL_S).status == "accepted"
 
 
-def test_outcome_unknown_keeps_the_key_so_nothing_is_sent_twice(
+def test_outcome_unknown_keeps_the_key_and_a_repeat_is_told_so_not_duplicate(
     store: MemoryIdempotencyStore, transport: RecordingTransport
 ) -> None:
     flow = dispatcher(store, transport)
     transport.fail_next(OutcomeUnknown("no answer after sending"))
     with pytest.raises(OutcomeUnknown):
         flow.dispatch(approved(), "req-1", key="k", ttl_s=TTL_S)
-    repeat = flow.dispatch(approved(), "req-2", key="k", ttl_s=TTL_S)
-    assert (repeat.status, repeat.request_id) == ("duplicate", "req-1")
+    for retry in ("req-2", "req-3"):
+        with pytest.raises(EarlierOutcomeUnknown) as raised:
+            flow.dispatch(approved(), retry, key="k", ttl_s=TTL_S)
+        document = raised.value.to_document(retry)
+        assert (document["status"], document["code"], document["firstRequestId"]) == (409, "outcome_unknown", "req-1")
     assert len(transport.attempts) == 1
+
+
+def test_a_repeat_while_the_first_is_sending_is_told_to_retry_not_duplicate(
+    store: MemoryIdempotencyStore, transport: RecordingTransport
+) -> None:
+    flow = dispatcher(store, transport)
+    first = store.claim("k", "req-1", ttl_s=TTL_S)  # req-1 is between claim and settle
+    with pytest.raises(EarlierRequestInProgress) as raised:
+        flow.dispatch(approved(), "req-2", key="k", ttl_s=TTL_S)
+    assert (raised.value.status, raised.value.code, raised.value.headers["Retry-After"]) == (503, "in_progress", "5")
+    store.complete(first)
+    assert flow.dispatch(approved(), "req-2", key="k", ttl_s=TTL_S).status == "duplicate"
+    assert transport.attempts == []
+
+
+def test_a_claim_its_owner_never_settled_is_an_unknown_outcome_never_a_second_send(
+    store: MemoryIdempotencyStore, transport: RecordingTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "LEASE_S", 0)
+    flow = dispatcher(store, transport)
+    store.claim("k", "req-1", ttl_s=TTL_S)  # req-1's process died here: it may or may not have sent
+    for retry in ("req-2", "req-3"):
+        with pytest.raises(EarlierOutcomeUnknown):
+            flow.dispatch(approved(), retry, key="k", ttl_s=TTL_S)
+    assert transport.attempts == []
 
 
 def test_the_budget_is_checked_before_sending_and_counts_only_what_was_sent(

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from shared.azure.storage import StorageClients
-from shared.delivery.idempotency import IdempotencyStore
+from shared.delivery.idempotency import IdempotencyStore, Outcome
 from shared.delivery.idempotency import memory as memory_module
 from shared.delivery.idempotency import table as table_module
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
@@ -69,7 +69,7 @@ def test_keys_expire_after_their_ttl(new_store: Callable[[], IdempotencyStore]) 
     assert store.claim(key, "request-2", ttl_s=60).first
 
 
-def test_an_abandoned_claim_lapses_after_its_lease(
+def test_an_abandoned_claim_lapses_after_its_lease_and_its_taker_is_told(
     new_store: Callable[[], IdempotencyStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(memory_module, "LEASE_S", 1)
@@ -79,9 +79,28 @@ def test_an_abandoned_claim_lapses_after_its_lease(
     assert not store.claim(key, "request-2", ttl_s=60).first
     time.sleep(1.2)
     taken_over = store.claim(key, "request-3", ttl_s=60)
-    assert (taken_over.first, taken_over.request_id) == (True, "request-3")
+    assert (taken_over.first, taken_over.request_id, taken_over.abandoned_by) == (True, "request-3", "request-1")
     store.release(abandoned)  # the old owner's late release must not free the new owner's key
     assert not store.claim(key, "request-4", ttl_s=60).first
+
+
+def test_an_expired_key_is_a_fresh_start_not_an_abandoned_one(new_store: Callable[[], IdempotencyStore]) -> None:
+    store, key = new_store(), fresh_key()
+    store.claim(key, "request-1", ttl_s=1)
+    time.sleep(1.2)
+    assert store.claim(key, "request-2", ttl_s=60).abandoned_by is None
+
+
+@pytest.mark.parametrize("outcome", [None, Outcome.SENT, Outcome.UNKNOWN])
+def test_a_repeat_learns_how_the_first_ended(
+    new_store: Callable[[], IdempotencyStore], outcome: Outcome | None
+) -> None:
+    store, key = new_store(), fresh_key()
+    first = store.claim(key, "request-1", ttl_s=60)
+    if outcome is not None:
+        store.complete(first, outcome)
+    repeat = store.claim(key, "request-2", ttl_s=60)
+    assert (repeat.first, repeat.request_id, repeat.outcome) == (False, "request-1", outcome)
 
 
 def test_concurrent_claims_have_exactly_one_winner(new_store: Callable[[], IdempotencyStore]) -> None:

@@ -198,7 +198,14 @@ def test_concurrent_duplicates_from_an_ha_pair_send_once(
 
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(post, range(6)))
-    assert sorted(a["status"] for a in answers) == ["accepted"] + ["duplicate"] * 5
+    # One sends; a repeat is told "duplicate" once that one has sent, or to retry while it is sending.
+    assert [a.get("status") for a in answers].count("accepted") == 1
+    for answer in answers:
+        if answer.get("code") == "in_progress":
+            retried = response_json(handle_hook(hook_request("alertmanager", alertmanager_payload), runtime))
+            assert retried["status"] == "duplicate"
+        else:
+            assert answer["status"] in ("accepted", "duplicate")
     drain(runtime, azurite)
     assert len(graph.sent) == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +44,11 @@ class RunningDevServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    def kill(self) -> None:
+        """SIGKILL, as an instance that crashes or is recycled mid-request: nothing runs after it."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
     def output(self) -> str:
         """Everything the server printed so far (stdout and stderr)."""
         return self.log_path.read_text()
@@ -75,9 +81,13 @@ def devserver_process(settings_file: Path, environment: Mapping[str, str]) -> It
                 time.sleep(0.1)
         yield RunningDevServer(base_url, port, process, log_path)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        assert process.returncode == 0, f"dev server did not stop cleanly:\n{log_path.read_text()}"
+        if process.poll() is not None:
+            # Already gone: only a test's kill() (SIGKILL, a crashed instance) may have done that.
+            assert process.returncode == -signal.SIGKILL, f"dev server died:\n{log_path.read_text()}"
+        else:
+            process.terminate()
+            process.wait(timeout=10)
+            assert process.returncode == 0, f"dev server did not stop cleanly:\n{log_path.read_text()}"
 
 
 @contextmanager

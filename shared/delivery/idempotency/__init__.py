@@ -3,6 +3,6 @@
 ``base`` is the flow and the store interface; ``memory`` and ``table`` are the stores.
 """
 
-from shared.delivery.idempotency.base import Claim, IdempotencyStore
+from shared.delivery.idempotency.base import Claim, IdempotencyStore, Outcome
 
-__all__ = ["Claim", "IdempotencyStore"]
+__all__ = ["Claim", "IdempotencyStore", "Outcome"]

@@ -1,16 +1,19 @@
 """The idempotency store interface and what a claim on a key returns.
 
 A key is claimed atomically before anything is sent. The first claimant gets ``Claim.first``
-and must then either ``complete`` it (the message went out, or is safely queued) or ``release``
-it (nothing went out: a retry must be able to send). Every later claimant within the key's time
-to live gets the first claimant's request id back and sends nothing — including while the first
-is still sending, which is exactly the HA Alertmanager pair arriving at the same instant. A claim
-that was neither completed nor released (the process died mid-send) lapses after its lease, so
-the sender's next retry sends rather than being swallowed forever.
+and must then either ``complete`` it with its outcome (``SENT``: the message went out, or is
+safely queued; ``UNKNOWN``: it may have gone out) or ``release`` it (nothing went out: a retry must
+be able to send). Every later claimant within the key's time to live sends nothing and learns the
+first claimant's request id and outcome: ``SENT``, ``UNKNOWN``, or None while the first is still
+sending (the HA Alertmanager pair arriving at the same instant). A claim that was neither
+completed nor released lapses after its lease: its owner stopped between claim and settle (a
+crash, an instance recycled), so whether it sent is unknown. The next claimant takes it over and is
+told so (``Claim.abandoned_by``); what to do about it is the dispatcher's business.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,17 +35,26 @@ class IdempotencyUnavailable(RetryLater):
         super().__init__(detail, retry_after_s=5)
 
 
+class Outcome(enum.StrEnum):
+    SENT = "sent"  # the transport took it: Graph accepted it, or it is on the queue
+    UNKNOWN = "unknown"  # it may or may not have been sent (no answer after sending, a Graph 5xx, a crash)
+
+
 @dataclass(frozen=True)
 class Claim:
     key: str
     first: bool  # True: this caller owns the key and must send, then complete or release
     request_id: str  # the request that owns the key: ours when first, else the earlier one
     etag: str | None = None  # the store's version of the record, for a safe release
+    # Not first: how the earlier request ended; None while it is still sending.
+    outcome: Outcome | None = None
+    # First, after taking over a lapsed claim: the request that claimed it and never settled.
+    abandoned_by: str | None = None
 
 
 class IdempotencyStore(Protocol):
     def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim: ...
 
-    def complete(self, claim: Claim) -> None: ...
+    def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None: ...
 
     def release(self, claim: Claim) -> None: ...

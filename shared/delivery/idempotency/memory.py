@@ -6,15 +6,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-from shared.delivery.idempotency.base import LEASE_S, Claim
+from shared.delivery.idempotency.base import LEASE_S, Claim, Outcome
 
 
 @dataclass
 class _Record:
     request_id: str
     expires_at: float
-    lease_until: float | None  # None once completed
+    lease_until: float
     version: int
+    outcome: Outcome | None = None  # None while its claimant is sending
 
 
 class MemoryIdempotencyStore:
@@ -27,19 +28,22 @@ class MemoryIdempotencyStore:
         now = time.monotonic()
         with self._lock:
             record = self._records.get(key)
-            if record is not None and not _lapsed(record, now):
-                return Claim(key, first=False, request_id=record.request_id)
+            abandoned_by = None
+            if record is not None and record.expires_at > now:
+                if record.outcome is not None or record.lease_until > now:
+                    return Claim(key, first=False, request_id=record.request_id, outcome=record.outcome)
+                abandoned_by = record.request_id
             self._versions += 1
             self._records[key] = _Record(request_id, now + ttl_s, now + LEASE_S, self._versions)
             if len(self._records) > 10_000:
                 self._forget_expired(now)
-            return Claim(key, first=True, request_id=request_id, etag=str(self._versions))
+            return Claim(key, first=True, request_id=request_id, etag=str(self._versions), abandoned_by=abandoned_by)
 
-    def complete(self, claim: Claim) -> None:
+    def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None:
         with self._lock:
             record = self._records.get(claim.key)
             if record is not None and str(record.version) == claim.etag:
-                record.lease_until = None
+                record.outcome = outcome
 
     def release(self, claim: Claim) -> None:
         with self._lock:
@@ -48,9 +52,5 @@ class MemoryIdempotencyStore:
                 del self._records[claim.key]
 
     def _forget_expired(self, now: float) -> None:
-        for key in [key for key, record in self._records.items() if _lapsed(record, now)]:
+        for key in [key for key, record in self._records.items() if record.expires_at <= now]:
             del self._records[key]
-
-
-def _lapsed(record: _Record, now: float) -> bool:
-    return record.expires_at <= now or (record.lease_until is not None and record.lease_until <= now)

@@ -2,7 +2,8 @@
 
 Insert-if-absent is atomic in Table storage, so of two bridges (or two threads) claiming the same
 key at the same instant exactly one succeeds. Taking over an expired or abandoned record is an
-update conditioned on its ETag, so that too has one winner.
+update conditioned on its ETag, so that too has one winner. Times are each writer's clock, as
+epoch seconds: a lease (240 s) is far longer than the clock skew between instances.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from shared.delivery.idempotency.base import LEASE_S, Claim, IdempotencyUnavailable
+from shared.delivery.idempotency.base import LEASE_S, Claim, IdempotencyUnavailable, Outcome
 from shared.logs import get_logger
 
 if TYPE_CHECKING:
@@ -55,8 +56,12 @@ class TableIdempotencyStore:
         except ResourceExistsError:
             pass
         existing = self._table.get_entity(entity["PartitionKey"], entity["RowKey"])
-        if not _lapsed(existing, now):
-            return Claim(key, first=False, request_id=str(existing.get("RequestId", "")))
+        abandoned_by = None
+        if float(existing.get("ExpiresAt") or 0.0) > now:
+            outcome = _outcome(existing)
+            if outcome is not None or float(existing.get("LeaseUntil") or 0.0) > now:
+                return Claim(key, first=False, request_id=str(existing.get("RequestId", "")), outcome=outcome)
+            abandoned_by = str(existing.get("RequestId", ""))
         try:
             updated = self._table.update_entity(
                 entity,
@@ -69,12 +74,12 @@ class TableIdempotencyStore:
                 raise
             # Another claimant took over the lapsed record first: it sends, we do not.
             winner = self._table.get_entity(entity["PartitionKey"], entity["RowKey"])
-            return Claim(key, first=False, request_id=str(winner.get("RequestId", "")))
-        log.info("took over a lapsed idempotency record (previous request %s)", existing.get("RequestId"))
-        return Claim(key, first=True, request_id=request_id, etag=_etag(updated))
+            return Claim(key, first=False, request_id=str(winner.get("RequestId", "")), outcome=_outcome(winner))
+        return Claim(key, first=True, request_id=request_id, etag=_etag(updated), abandoned_by=abandoned_by)
 
-    def complete(self, claim: Claim) -> None:
-        """Mark the key done; a failure here leaves the lease to lapse, which only matters after a crash."""
+    def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None:
+        """Record the outcome; if that fails the lease lapses, and the key's next claimant is told its
+        outcome is unknown: never a second send."""
         from azure.core import MatchConditions
         from azure.core.exceptions import AzureError
         from azure.data.tables import UpdateMode
@@ -82,7 +87,7 @@ class TableIdempotencyStore:
         partition, row = _location(claim.key)
         try:
             self._table.update_entity(
-                {"PartitionKey": partition, "RowKey": row, "LeaseUntil": 0.0},
+                {"PartitionKey": partition, "RowKey": row, "LeaseUntil": 0.0, "Outcome": outcome.value},
                 mode=UpdateMode.MERGE,
                 etag=claim.etag,
                 match_condition=MatchConditions.IfNotModified,
@@ -121,9 +126,13 @@ def _entity(key: str, request_id: str, *, expires_at: float, lease_until: float)
     }
 
 
-def _lapsed(entity: Any, now: float) -> bool:
-    lease_until = float(entity.get("LeaseUntil") or 0.0)
-    return float(entity.get("ExpiresAt") or 0.0) <= now or (lease_until > 0 and lease_until <= now)
+def _outcome(entity: Any) -> Outcome | None:
+    """How the record's claimant ended; None while it is sending (or after it stopped without a word)."""
+    recorded = entity.get("Outcome")
+    if recorded:
+        return Outcome(recorded)
+    # Records completed before outcomes were kept have only their lease cleared: they were sent.
+    return Outcome.SENT if not float(entity.get("LeaseUntil") or 0.0) else None
 
 
 def _etag(response: Any) -> str | None:

@@ -240,7 +240,7 @@ def _graph_error(response: requests.Response) -> tuple[str, str]:
         return "", ""
 
 
-def _classify(status: int, error_code: str, error_message: str, graph_request_id: str) -> Refused:
+def _classify(status: int, error_code: str, error_message: str, graph_request_id: str) -> Refused | OutcomeUnknown:
     extra = {"graphStatus": status, "graphError": error_code, "graphRequestId": graph_request_id}
     if status == 413 or "maximum request length" in error_message.lower():
         return GraphRequestTooLarge("Microsoft Graph refused the request as too large (4 MB limit).", extra=extra)
