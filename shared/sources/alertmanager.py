@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.problems import FieldError
-from shared.sources.auth import verify_bearer_token
+from shared.sources.auth import BearerTokenSource
 from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Alert, Link, Notification, Severity, Status
 from shared.sources.readers import parse_time, require_object, string_map, text_of
@@ -63,24 +63,9 @@ class AlertGroup:
     alerts: list[dict[str, Any]]  # the raw alert objects, for read_alert
 
 
-class AlertmanagerSource:
-    """/api/hooks/alertmanager: the bearer token when HOOK_BEARER_TOKEN is set
-    (Alertmanager's ``http_config.authorization``)."""
-
-    name = "alertmanager"
-
-    def __init__(self, bearer_token: str | None) -> None:
-        self._bearer_token = bearer_token
-
-    def verify(self, request: HookRequest) -> None:
-        verify_bearer_token(request, self._bearer_token)
-
-    def read(self, request: HookRequest) -> Notification:
-        return to_notification(request)
-
-
-def build(settings: SourceSettings) -> AlertmanagerSource:
-    return AlertmanagerSource(settings.hook_auth.bearer_token)
+def build(settings: SourceSettings) -> BearerTokenSource:
+    """/api/hooks/alertmanager: the bearer token when set (Alertmanager's ``http_config.authorization``)."""
+    return BearerTokenSource("alertmanager", to_notification, settings.hook_auth.bearer_token)
 
 
 def to_notification(request: HookRequest) -> Notification:

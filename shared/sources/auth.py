@@ -7,9 +7,12 @@ Every comparison is constant-time (hmac.compare_digest), so timing does not leak
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from shared.problems import Problem
-from shared.sources.base import HookRequest
+from shared.sources.base import HookRequest, Skip
+from shared.sources.notification import Notification
 
 
 class CallerUnauthorized(Problem):
@@ -34,6 +37,21 @@ def verify_bearer_token(request: HookRequest, token: str | None) -> None:
             "This endpoint requires 'Authorization: Bearer <HOOK_BEARER_TOKEN>'.",
             headers={"WWW-Authenticate": 'Bearer realm="mailhook"'},
         )
+
+
+@dataclass(frozen=True)
+class BearerTokenSource:
+    """A source whose callers prove themselves with HOOK_BEARER_TOKEN alone (when it is set)."""
+
+    name: str
+    reader: Callable[[HookRequest], Notification | Skip]  # the module's payload reader
+    bearer_token: str | None = field(repr=False)
+
+    def verify(self, request: HookRequest) -> None:
+        verify_bearer_token(request, self.bearer_token)
+
+    def read(self, request: HookRequest) -> Notification | Skip:
+        return self.reader(request)
 
 
 def equal(given: str, expected: str) -> bool:

@@ -12,7 +12,7 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.sources.auth import verify_bearer_token
+from shared.sources.auth import BearerTokenSource
 from shared.sources.base import HookRequest, InvalidHookPayload
 from shared.sources.notification import Link, Notification, Severity, Status
 from shared.sources.readers import require_object, text_of
@@ -25,23 +25,9 @@ _SLACK_REFERENCE_RE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _COLOUR_SEVERITY = {"danger": Severity.ERROR, "warning": Severity.WARNING, "good": Severity.INFO}
 
 
-class SlackSource:
+def build(settings: SourceSettings) -> BearerTokenSource:
     """/api/hooks/slack: the bearer token when HOOK_BEARER_TOKEN is set."""
-
-    name = "slack"
-
-    def __init__(self, bearer_token: str | None) -> None:
-        self._bearer_token = bearer_token
-
-    def verify(self, request: HookRequest) -> None:
-        verify_bearer_token(request, self._bearer_token)
-
-    def read(self, request: HookRequest) -> Notification:
-        return to_notification(request)
-
-
-def build(settings: SourceSettings) -> SlackSource:
-    return SlackSource(settings.hook_auth.bearer_token)
+    return BearerTokenSource("slack", to_notification, settings.hook_auth.bearer_token)
 
 
 def to_notification(request: HookRequest) -> Notification:
