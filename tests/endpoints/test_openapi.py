@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 import subprocess
 import sys
@@ -20,7 +18,6 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 import function_app
-import shared
 from shared.addresses import check_address, check_single_line
 from shared.endpoints.openapi import CACHE_CONTROL, ROUTE_PREFIX, handle_openapi, openapi_document, openapi_json
 from shared.mail.draft import InvalidPayload, parse_mail_request
@@ -28,6 +25,7 @@ from shared.mail.graph_message import check_header_name
 from shared.problems import FieldError, Problem
 from shared.sources import SOURCES
 from tests.helpers.app import DATA, reference_example
+from tests.helpers.package import all_problem_classes
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = openapi_document()
@@ -46,19 +44,6 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 def mail_body_validator() -> Draft202012Validator:
     return validator(OPERATIONS["mail"]["requestBody"]["content"]["application/json"]["schema"])
-
-
-def all_problem_classes() -> list[type[Problem]]:
-    """Every Problem the bridge defines, after importing every module of shared/."""
-    for module in pkgutil.walk_packages(shared.__path__, "shared."):
-        importlib.import_module(module.name)
-    found: list[type[Problem]] = []
-    pending = list(Problem.__subclasses__())
-    while pending:
-        problem_class = pending.pop()
-        found.append(problem_class)
-        pending.extend(problem_class.__subclasses__())
-    return found
 
 
 def readme_curl_bodies() -> list[Any]:
