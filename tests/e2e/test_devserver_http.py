@@ -65,6 +65,17 @@ def test_sixty_clients_connecting_at_once_are_all_answered(server: RunningDevSer
             connection.close()
 
 
+POST_MAIL = b"POST /api/mail HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+
+
+def status_of(server: RunningDevServer, request: bytes) -> bytes:
+    """Send raw request bytes and read the status line. The connection stays open, and nothing more
+    is sent: a server that tried to read a body would wait here until the timeout."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(request)
+        return _status_line(connection)
+
+
 @pytest.mark.parametrize(
     "content_length",
     ["-1", "abc", "+5", "5 5", "1e3", "0x10", "", "99999999999999999999999999", "5, 6"],
@@ -72,41 +83,22 @@ def test_sixty_clients_connecting_at_once_are_all_answered(server: RunningDevSer
 def test_a_content_length_that_is_not_a_byte_count_is_400_without_reading_a_body(
     server: RunningDevServer, content_length: str
 ) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
-        # The client sends no body and keeps the connection open: a server that tried to read
-        # one would wait here until the timeout.
-        connection.sendall(
-            b"POST /api/mail HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {content_length}\r\n\r\n".encode()
-        )
-        assert _status_line(connection) == b"HTTP/1.1 400 Bad Request"
+    request = POST_MAIL + f"Content-Length: {content_length}\r\n\r\n".encode()
+    assert status_of(server, request) == b"HTTP/1.1 400 Bad Request"
 
 
 def test_two_different_content_lengths_are_400(server: RunningDevServer) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /api/mail HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"
-        )
-        assert _status_line(connection) == b"HTTP/1.1 400 Bad Request"
+    request = POST_MAIL + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"
+    assert status_of(server, request) == b"HTTP/1.1 400 Bad Request"
 
 
 def test_a_bad_chunk_size_is_400(server: RunningDevServer) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /api/mail HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"
-        )
-        assert _status_line(connection) == b"HTTP/1.1 400 Bad Request"
+    assert status_of(server, POST_MAIL + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n") == b"HTTP/1.1 400 Bad Request"
 
 
 def test_a_body_over_the_host_limit_is_413_without_reading_it(server: RunningDevServer) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
-        connection.sendall(
-            b"POST /api/mail HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
-        )
-        assert _status_line(connection) == b"HTTP/1.1 413 Request Entity Too Large"
+    request = POST_MAIL + f"Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+    assert status_of(server, request) == b"HTTP/1.1 413 Request Entity Too Large"
 
 
 def test_a_valid_content_length_still_works_on_a_kept_alive_connection(server: RunningDevServer) -> None:

@@ -10,18 +10,12 @@ methods, boundary values); its pytest plugin does not work with pytest 9.2 (it s
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from tests.helpers.devserver import ROOT, free_port, write_settings
+from tests.helpers.devserver import devserver, write_settings
 
 CHECKS = (
     "not_a_server_error",
@@ -33,36 +27,6 @@ CHECKS = (
 # Per operation and phase: about 900 requests in all, 10 to 20 seconds against the dev server.
 MAX_EXAMPLES = 100
 RUN_TIMEOUT_S = 150
-
-
-@contextmanager
-def quiet_devserver(settings_file: Path, log_file: Path) -> Iterator[str]:
-    """tests/helpers/devserver.py's devserver(), with the server's output in a file.
-
-    That helper reads the output only when the server stops: the log lines of a thousand requests
-    fill the pipe first and the server blocks on its next one. (Until the helper writes to a file.)
-    """
-    port = free_port()
-    ours = ("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    server = str(ROOT / "scripts" / "devserver.py")
-    command = [sys.executable, server, "--port", str(port), "--settings", str(settings_file)]
-    with log_file.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{base_url}/api/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, log_file.read_text()
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def run_schemathesis(base_url: str, workdir: Path) -> tuple[dict[str, Any], str]:
@@ -101,7 +65,7 @@ def test_every_generated_request_gets_a_documented_answer(tmp_path: Path) -> Non
             "MAIL_RATE_LIMIT_PER_MINUTE": "0",
         },
     )
-    with quiet_devserver(settings_file, tmp_path / "devserver.log") as base_url:
+    with devserver(settings_file, {}) as base_url:
         report, output = run_schemathesis(base_url, tmp_path)
 
     # mail, hooks and health: schemathesis leaves out the operation that serves the schema it read

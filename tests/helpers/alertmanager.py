@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,23 +11,19 @@ from pathlib import Path
 
 import requests
 
+from tests.helpers.processes import free_port, stop
+
 ALERTMANAGER = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
 AMTOOL = shutil.which("amtool")
 NOT_INSTALLED = "is not installed (Debian: apt-get install -y prometheus-alertmanager; .ci/run does it)"
 _START_TIMEOUT_S = 20.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def running_alertmanager(config_file: Path, workspace: Path, *, external_url: str | None = None) -> Iterator[str]:
     """Start Alertmanager with ``config_file``, wait until it is ready, yield its API URL, stop it."""
     assert ALERTMANAGER is not None, f"Alertmanager {NOT_INSTALLED}"
-    port = _free_port()
+    port = free_port()
     arguments = [
         f"--config.file={config_file}",
         f"--storage.path={workspace / 'data'}",
@@ -56,8 +51,4 @@ def running_alertmanager(config_file: Path, workspace: Path, *, external_url: st
             time.sleep(0.1)
         yield api_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers.processes import free_ports, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "devstoreaccount1"
 # The emulator's well-known key (learn.microsoft.com/azure/storage/common/storage-use-azurite).
@@ -29,21 +31,10 @@ def azurite_binary() -> str:
     return found
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
 @contextmanager
 def running_azurite() -> Iterator[str]:
     """Start Azurite and yield a connection string for it."""
-    blob, queue, table = _free_ports(3)
+    blob, queue, table = free_ports(3)
     with tempfile.TemporaryDirectory(prefix="azurite-") as workspace:
         arguments = ["--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl"]
         for service, port in (("blob", blob), ("queue", queue), ("table", table)):
@@ -73,8 +64,4 @@ def running_azurite() -> Iterator[str]:
                 f"TableEndpoint=http://127.0.0.1:{table}/{ACCOUNT};"
             )
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)

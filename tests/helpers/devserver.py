@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ from typing import Any
 import requests
 
 from tests.helpers.app import is_app_setting
+from tests.helpers.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_S = 20.0
 _COMMAND = [sys.executable, str(ROOT / "scripts" / "devserver.py")]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(environment: Mapping[str, str]) -> dict[str, str]:
@@ -85,9 +79,7 @@ def devserver_process(settings_file: Path, environment: Mapping[str, str]) -> It
             # Already gone: only a test's kill() (SIGKILL, a crashed instance) may have done that.
             assert process.returncode == -signal.SIGKILL, f"dev server died:\n{log_path.read_text()}"
         else:
-            process.terminate()
-            process.wait(timeout=10)
-            assert process.returncode == 0, f"dev server did not stop cleanly:\n{log_path.read_text()}"
+            assert stop(process) == 0, f"dev server did not stop cleanly:\n{log_path.read_text()}"
 
 
 @contextmanager
