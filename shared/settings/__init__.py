@@ -21,7 +21,21 @@ from shared.settings.policy import PolicySettings, read_policy
 from shared.settings.reader import SettingProblem, SettingsError, SettingsReader
 from shared.settings.routes import Route, RouteProblems, read_routes
 
-__all__ = ["SettingProblem", "Settings", "SettingsError", "load_settings"]
+# Settings and load_settings, and the parts, which components name in their type hints.
+__all__ = [
+    "Credentials",
+    "DeliveryMode",
+    "DeliverySettings",
+    "GraphSettings",
+    "HookAuthSettings",
+    "LimitSettings",
+    "PolicySettings",
+    "SettingProblem",
+    "Settings",
+    "SettingsError",
+    "TransportKind",
+    "load_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -64,15 +78,3 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise SettingsError(read.problems)
     return settings
 
-
-# The parts, for type hints elsewhere.
-__all__ += [
-    "Credentials",
-    "DeliveryMode",
-    "DeliverySettings",
-    "GraphSettings",
-    "HookAuthSettings",
-    "LimitSettings",
-    "PolicySettings",
-    "TransportKind",
-]
