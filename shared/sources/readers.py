@@ -13,17 +13,17 @@ ZERO_TIME_PREFIX = "0001-01-01"
 
 
 def parse_time(text: Any) -> dt.datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; None for absent, zero or unreadable values."""
-    if not isinstance(text, str) or not text or text.startswith(ZERO_TIME_PREFIX):
+    """An RFC 3339 timestamp as an aware datetime; None for absent, zero or unreadable values.
+
+    Python 3.11's fromisoformat reads RFC 3339 whole: ``Z``, offsets, and the up to nine fractional
+    digits Go and .NET print (https://docs.python.org/3/library/datetime.html#datetime.datetime.fromisoformat).
+    Only a lower-case ``z``, which RFC 3339 allows, is left to us.
+    """
+    if not isinstance(text, str) or not text.strip() or text.startswith(ZERO_TIME_PREFIX):
         return None
     value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    # Go and .NET print up to nine fractional digits; Python reads at most six.
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    if value.endswith("z"):
+        value = value[:-1] + "Z"
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:

@@ -1,0 +1,36 @@
+"""The lenient readers every source shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shared.sources.readers import parse_time
+
+UTC = dt.UTC
+PLUS_2 = dt.timezone(dt.timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("2026-12-01T10:00:00Z", dt.datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T10:00:00z", dt.datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        # The fraction's digits must not swallow the offset (this was shown as 10:00 UTC).
+        ("2026-12-01T10:00:00.123+02:00", dt.datetime(2026, 12, 1, 10, 0, 0, 123000, tzinfo=PLUS_2)),
+        # Go and .NET print nine fractional digits; six are kept.
+        ("2026-12-01T10:00:00.123456789+02:00", dt.datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=PLUS_2)),
+        ("2026-12-01T10:00:00.1234567Z", dt.datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-12-01T10:00:00", dt.datetime(2026, 12, 1, 10, tzinfo=UTC)),  # no offset: UTC
+    ],
+)
+def test_rfc_3339_times_keep_their_offset(text: str, moment: dt.datetime) -> None:
+    parsed = parse_time(text)
+    assert parsed == moment
+    assert parsed is not None and parsed.utcoffset() == moment.utcoffset()
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", 1733047200, "0001-01-01T00:00:00Z", "yesterday", "2026-13-01"])
+def test_absent_zero_or_unreadable_times_are_none(value: object) -> None:
+    assert parse_time(value) is None
