@@ -59,6 +59,10 @@ for ($attempt = 1; ; $attempt++) {
         # The app itself answered: it is up, but a setting is wrong (or not resolved yet).
         Write-Host "Attempt $attempt/${attempts}: 503 $($doc.code): $($doc.title)"
         if ($doc.detail) { Write-Host "  $($doc.detail)" }
+        # The settings to fix are in its "errors" list: {"field": "<setting>", "message": "..."}.
+        foreach ($settingError in @($doc.errors)) {
+            if ($settingError) { Write-Host "  $($settingError.field): $($settingError.message)" }
+        }
     } else {
         # 0: no answer yet (DNS, cold start); 404: functions not indexed yet; 5xx: host starting.
         Write-Host "Attempt $attempt/${attempts}: HTTP $status, the app is not answering yet."

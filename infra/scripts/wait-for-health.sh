@@ -6,7 +6,8 @@
 # Application Insights) take minutes to reach the services, and Flex Consumption
 # starts the new package on the first request (a cold start). Until then the app
 # answers 404/503 or not at all. /api/health answers 200 when the bridge is
-# configured, and 503 with a problem+json body (code, title, detail) when it is
+# configured, and 503 with a problem+json body (code, title, detail, and the
+# settings to fix in errors) when it is
 # not, for example a Key Vault reference that did not resolve because the
 # Key Vault Secrets User role had not propagated yet.
 #
@@ -63,6 +64,9 @@ while :; do
     echo "Attempt $attempt/$attempts: 503 $(field code): $(field title)"
     detail="$(field detail)"
     [ -z "$detail" ] || echo "  $detail"
+    # The settings to fix are in its "errors" list: {"field": "<setting>", "message": "..."}.
+    grep -o '"field": *"[^"]*", *"message": *"[^"]*"' "$body" \
+      | sed 's/"field": *"\([^"]*\)", *"message": *"\([^"]*\)"/  \1: \2/' || true
   else
     # 000: no answer yet (DNS, cold start); 404: functions not indexed yet; 5xx: host starting.
     echo "Attempt $attempt/$attempts: HTTP $status, the app is not answering yet."

@@ -20,10 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
+import azure.functions as func
 import pytest
 import yaml
 from pycep import BicepParser
 
+from shared import runtime as runtime_module
+from shared.endpoints.health import handle_health
 from tests.helpers.infra_tools import find_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -193,17 +196,19 @@ def serve() -> Iterator[Any]:
         server.server_close()
 
 
-HEALTHY = (200, {"health": "ok", "transport": "graph", "auth": "managedIdentity", "cloud": "global"})
-UNRESOLVED = (
-    503,
-    {
-        "type": "urn:mailhook:problem:configuration_invalid",
-        "title": "The bridge is not configured correctly",
-        "status": 503,
-        "detail": "HOOK_BEARER_TOKEN: its Key Vault reference did not resolve (check the identity's Key Vault role)",
-        "code": "configuration_invalid",
-        "health": "misconfigured",
-    },
+def health_answer(environ: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """What the app's own /api/health answers with these app settings (not a hand-made copy of it)."""
+    request = func.HttpRequest(method="GET", url="http://localhost/api/health", headers={}, params={}, body=b"")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime_module, "_runtime", None)
+        patch.setattr(os, "environ", environ)
+        response = handle_health(request)
+    return response.status_code, json.loads(response.get_body())
+
+
+HEALTHY = health_answer({"MAIL_SENDER": "bridge@contoso.com"})
+UNRESOLVED = health_answer(
+    {"MAIL_SENDER": "bridge@contoso.com", "HOOK_BEARER_TOKEN": "@Microsoft.KeyVault(SecretUri=https://kv/secrets/x)"}
 )
 NOT_INDEXED: tuple[int, dict[str, Any]] = (404, {})
 
@@ -234,7 +239,7 @@ def test_health_wait_reports_each_problem_until_the_app_is_healthy(serve: Any) -
     out = completed.stdout
     assert "Attempt 1/3: HTTP 404, the app is not answering yet." in out
     assert "Attempt 2/3: 503 configuration_invalid: The bridge is not configured correctly" in out
-    assert "HOOK_BEARER_TOKEN: its Key Vault reference did not resolve" in out
+    assert "  HOOK_BEARER_TOKEN: its Key Vault reference did not resolve" in out
     assert "Healthy:" in out
     assert "infra/scripts/grant-mail-send.sh" in out
 
