@@ -84,7 +84,8 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
         mail, request_id, key=f"hooks/{name}/{route_name}:{key}" if key else None, ttl_s=ttl_s
     )
     log.info(
-        "accepted %s %s on route %s: %d recipient(s) via %s",
-        name, outcome.status, route_name, len(mail.request.message.recipients()), runtime.transport.name,
+        "%s %s %s on route %s: %d recipient(s) via %s",
+        dispatched.status, name, outcome.status, route_name, len(mail.request.message.recipients()),
+        runtime.transport.name,
     )  # fmt: skip
     return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)

@@ -27,7 +27,7 @@ def handle_mail(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
         mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.delivery.idempotency_ttl_s
     )
     log.info(
-        "accepted: %d recipient(s) from %s via %s (%d bytes)",
-        len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
+        "%s: %d recipient(s) from %s via %s (%d bytes)",
+        dispatched.status, len(mail.request.message.recipients()), mail.mailbox, runtime.transport.name, len(mail.body),
     )  # fmt: skip
     return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
