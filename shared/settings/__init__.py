@@ -77,4 +77,3 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if read.problems:
         raise SettingsError(read.problems)
     return settings
-
