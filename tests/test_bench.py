@@ -1,0 +1,40 @@
+"""The benchmarks still run: make bench is not part of make test, so its scripts are run here once, tiny.
+
+They instrument the app's steps by name (bench/per_message.py) and drive it as a fresh process
+would (bench/cold_start.py); a rename in shared/ must fail here, not on the next `make bench`.
+The figures themselves are measured by `make bench`, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_section(script: str, *arguments: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / script), *arguments], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_per_message_times_every_step() -> None:
+    result = run_section("per_message.py", "--rounds", "1", "--messages", "3")
+    for payload, figures in result["payloads"].items():
+        phases = figures["split"]["phases_us"]
+        assert phases["http"] > 0, payload
+        if payload.startswith("alertmanager"):
+            assert phases["map"] > 0 and phases["render"] > 0, "the hooks path's steps were all timed"
+
+
+def test_cold_start_compares_the_first_mail_with_the_floor_by_hand() -> None:
+    result = run_section("cold_start.py", "--rounds", "1", "--first-message")
+    assert {"floor", "ours", "floor first", "ours first simple"} <= set(result["wall_ms"])
+    assert result["first_message_ratio_of_medians"] > 0
