@@ -11,21 +11,13 @@ from typing import Any
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from scripts.devserver import HOST_LEASE_S, HOST_MIN_RENEWAL_S, QueuePoller, QueueSettings
+from tests.helpers.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CODEC: dict[str, Any] = {
     "message_encode_policy": TextBase64EncodePolicy(),
     "message_decode_policy": TextBase64DecodePolicy(),
 }
-
-
-def wait_until(condition: Any, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def fast(**overrides: Any) -> QueueSettings:

@@ -15,17 +15,9 @@ from scripts.devserver import QueuePoller, QueueSettings
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
 from tests.helpers.devserver import devserver, write_settings
+from tests.helpers.processes import wait_until
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def wait_until(condition: Any, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return bool(condition())
 
 
 def test_the_dev_server_polls_the_queue_like_the_host(tmp_path: Path, azurite: str) -> None:

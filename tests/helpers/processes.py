@@ -1,9 +1,11 @@
-"""What the tests' local servers (Azurite, Alertmanager, the dev server) share: ports, and stopping."""
+"""What the tests' local servers (Azurite, Alertmanager, the dev server) share: ports, stopping, waiting."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -31,3 +33,13 @@ def stop(process: subprocess.Popen[Any], *, timeout_s: float = 10) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait(timeout=timeout_s)
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float) -> bool:
+    """Poll ``condition`` every 0.1 s until it holds or ``timeout_s`` passes; whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())
