@@ -260,6 +260,10 @@ def _hook_operation() -> dict[str, Any]:
             _header(
                 "X-Grafana-Alerting-Signature", "Grafana: HMAC of the body, checked when GRAFANA_WEBHOOK_SECRET is set."
             ),
+            _header(
+                "X-PagerDuty-Signature",
+                "PagerDuty: `v1=` HMACs of the body, comma-separated, checked when PAGERDUTY_WEBHOOK_SECRET is set.",
+            ),
         ],
         "requestBody": {
             "required": True,

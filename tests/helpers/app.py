@@ -13,7 +13,18 @@ from shared.settings import Settings, load_settings
 
 DATA = Path(__file__).parents[1] / "data"
 # Every environment variable the bridge (or MSAL for it) reads starts with one of these.
-_SETTING_PREFIXES = ("MAIL_", "GRAPH_", "AZURE_", "IDENTITY_", "HOOK_", "GITHUB_", "GRAFANA_", "AzureWebJobsStorage")
+_SETTING_PREFIXES = (
+    "MAIL_",
+    "GRAPH_",
+    "AZURE_",
+    "IDENTITY_",
+    "HOOK_",
+    "GITHUB_",
+    "GRAFANA_",
+    "PAGERDUTY_",
+    "SENTRY_",
+    "AzureWebJobsStorage",
+)
 
 
 def is_app_setting(name: str) -> bool:
