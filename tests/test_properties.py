@@ -332,8 +332,10 @@ def stored_deliveries() -> list[tuple[str, dict[str, str], Any]]:
     ]
     for source in SOURCES:
         for path in sorted((DATA / source).glob("*.json")) if (DATA / source).is_dir() else ():
-            # GitHub names the event in a header; the files are named after it: <event>.<action>...json
-            headers = {"X-GitHub-Event": path.name.split(".")[0]} if source == "github" else {}
+            # GitHub names the event in a header, Sentry the resource; their files are named after it:
+            # <event or resource>.<action>...json. Each source ignores the other's header.
+            named = path.name.split(".")[0]
+            headers = {"X-GitHub-Event": named, "Sentry-Hook-Resource": named} if source in ("github", "sentry") else {}
             deliveries.append((source, headers, json.loads(path.read_text())))
     return deliveries
 

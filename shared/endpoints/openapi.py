@@ -264,6 +264,8 @@ def _hook_operation() -> dict[str, Any]:
                 "X-PagerDuty-Signature",
                 "PagerDuty: `v1=` HMACs of the body, comma-separated, checked when PAGERDUTY_WEBHOOK_SECRET is set.",
             ),
+            _header("Sentry-Hook-Resource", "Sentry: the resource of the webhook (required for `sentry`)."),
+            _header("Sentry-Hook-Signature", "Sentry: HMAC of the body, checked when SENTRY_CLIENT_SECRET is set."),
         ],
         "requestBody": {
             "required": True,

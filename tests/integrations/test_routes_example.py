@@ -46,6 +46,9 @@ def routes_named_by_the_examples() -> dict[str, set[str]]:
         subscription: Any = json.loads(block)
         if "webhook_subscription" in subscription:
             add(route_of(subscription["webhook_subscription"]["delivery_method"]["url"]), "webhook-subscription.md")
+    sentry = (EXAMPLES / "sentry" / "internal-integration.md").read_text()
+    [webhook_url] = re.findall(r"^ *\| Webhook URL \| `(.*?)` \|$", sentry, re.MULTILINE)
+    add(route_of(webhook_url), "internal-integration.md")
     action_group = parse_bicep(INFRA_DIR / "examples" / "action-group.bicep")
     add(action_group["parameters"]["mailRoute"]["default"], "action-group.bicep")
     return used
@@ -63,4 +66,4 @@ def test_the_bridge_accepts_the_routes(setting: str) -> None:
 def test_every_route_is_used_by_an_example_and_every_example_route_exists() -> None:
     used = routes_named_by_the_examples()
     assert set(used) == set(example_routes()), {"missing": set(used) - set(example_routes()), "unused": used}
-    assert len(used) == 6, used
+    assert len(used) == 7, used
