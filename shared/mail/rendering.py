@@ -19,16 +19,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.settings.routes import Route
-from shared.sources.notification import Notification, Severity, Status, duration_text, time_text
+from shared.sources.notification import Alert, Notification, Severity, Status, duration_text, time_text
 
 if TYPE_CHECKING:
     import jinja2
+    import markupsafe
 
 BUILT_IN_TEMPLATES = Path(__file__).parent / "templates"
 # Outlook shows about 70 characters of a subject on a phone and Exchange stores 255; long alert
 # titles are cut here, with an ellipsis, rather than mid-word by a client.
 MAX_SUBJECT_CHARS = 160
 _BLANKS_RE = re.compile(r"[\s\x00-\x1f\x7f\x85\u2028\u2029]+")
+# "[FIRING:3]", "[RESOLVED]" (Alertmanager, Grafana), "[Fired]", "[Activated]" (Azure Monitor).
+_STATUS_TAG_RE = re.compile(r"^\s*\[(?:FIRING(?::\d+)?|RESOLVED|FIRED|ACTIVATED|DEACTIVATED)\]\s*", re.IGNORECASE)
+_LONG_DECIMAL_RE = re.compile(r"-?\d+\.\d{3,}")
+_URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}"
 
 SEVERITY_COLOURS = {
     Severity.CRITICAL: "#b3261e",
@@ -55,7 +61,12 @@ class Renderer:
 
     def render(self, notification: Notification, route: Route) -> RenderedMail:
         environment = self._jinja()
-        context = {"n": notification, "route": route, "colour": colour_of(notification)}
+        context = {
+            "n": notification,
+            "route": route,
+            "colour": colour_of(notification),
+            "status_line": status_line(notification),
+        }
         names = [name for name in (route.template, notification.source, "default") if name]
         subject = environment.select_template([f"{name}.subject.j2" for name in names]).render(context)
         body = environment.select_template([f"{name}.{route.format}.j2" for name in names]).render(context)
@@ -99,8 +110,13 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["when"] = time_text
+    environment.filters["when_short"] = short_time_text
     environment.filters["duration"] = duration_text
     environment.filters["safe_url"] = safe_url
+    environment.filters["readable"] = readable
+    environment.filters["linkified"] = linkified
+    environment.filters["header_title"] = header_title
+    environment.filters["alert_colour"] = alert_colour
     environment.globals["Status"] = Status
     environment.globals["Severity"] = Severity
     environment.globals["RESOLVED_COLOUR"] = RESOLVED_COLOUR
@@ -109,9 +125,89 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
 
 
 def colour_of(notification: Notification) -> str:
+    """The header's colour: green when resolved; by severity otherwise. A firing alert without a
+    severity is treated as a warning: grey reads as "nothing to do", and something is burning."""
     if notification.status is Status.RESOLVED:
         return RESOLVED_COLOUR
+    if notification.status is Status.FIRING and notification.severity is Severity.UNKNOWN:
+        return SEVERITY_COLOURS[Severity.WARNING]
     return SEVERITY_COLOURS[notification.severity]
+
+
+def alert_colour(alert: Alert) -> str:
+    if alert.status is Status.RESOLVED:
+        return RESOLVED_COLOUR
+    if alert.status is Status.FIRING and alert.severity is Severity.UNKNOWN:
+        return SEVERITY_COLOURS[Severity.WARNING]
+    return SEVERITY_COLOURS[alert.severity]
+
+
+def status_line(notification: Notification) -> str:
+    """The header's first line: 'FIRING · 5 alerts · critical', 'RESOLVED · 1 alert', 'ERROR', 'INFO'.
+
+    The count includes the alerts the sender left out (Alertmanager's max_alerts), so a reader
+    sees the size of the problem, not the size of the payload.
+    """
+    if notification.status is Status.INFO:
+        # An event, not an alert: its severity, when it has one, says more than "INFO".
+        return (notification.severity if notification.severity is not Severity.UNKNOWN else Status.INFO).value.upper()
+    parts = [notification.status.value.upper()]
+    if count := notification.alert_count:
+        parts.append(f"{count} alert{'' if count == 1 else 's'}")
+        if notification.truncated_alerts:
+            parts.append(f"{notification.truncated_alerts} not included")
+        if notification.firing_count and notification.resolved_count:
+            parts.append(f"{notification.firing_count} firing, {notification.resolved_count} resolved")
+    if notification.severity is not Severity.UNKNOWN and notification.status is not Status.RESOLVED:
+        parts.append(notification.severity.value)
+    return " · ".join(parts)
+
+
+def header_title(title: str) -> str:
+    """The title without a leading '[FIRING:3]' or '[RESOLVED]': the status line above says it."""
+    return _STATUS_TAG_RE.sub("", title, count=1) or title
+
+
+def readable(value: Any) -> str:
+    """A measured number as a person reads it: 44.23943737541908 → '44.24', 0.000123456 → '0.000123'.
+
+    Anything that is not a plain decimal with more than two decimals is returned unchanged.
+    """
+    text = str(value) if value is not None else ""
+    if not _LONG_DECIMAL_RE.fullmatch(text.strip()):
+        return text
+    number = float(text)
+    if abs(number) >= 1:
+        shown = f"{number:.2f}"
+    else:
+        shown = f"{number:.3g}"
+        if "e" in shown:  # tiny: keep as sent rather than in exponent form
+            return text
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
+
+
+def linkified(text: Any) -> markupsafe.Markup:
+    """Escaped text in which every http(s) address is a link (Grafana's message, Azure's communications)."""
+    import markupsafe
+
+    raw = str(text) if text is not None else ""
+    pieces = []
+    position = 0
+    for match in _URL_RE.finditer(raw):
+        url = match.group(0).rstrip(_URL_TRAILING)
+        end = match.start() + len(url)
+        pieces.append(markupsafe.escape(raw[position : match.start()]))
+        pieces.append(
+            markupsafe.Markup('<a href="{0}" style="color:#0969da;word-break:break-all;">{0}</a>').format(url)
+        )
+        position = end
+    pieces.append(markupsafe.escape(raw[position:]))
+    return markupsafe.Markup("").join(pieces)
+
+
+def short_time_text(moment: object) -> str:
+    """'2026-11-25 19:13 UTC': a summary row's start, to the minute (the details keep the seconds)."""
+    return time_text(moment)[:16] + " UTC" if time_text(moment) else ""
 
 
 def one_line(text: str) -> str:

@@ -40,6 +40,8 @@ ALERTNAME = "alertname"
 SUMMARY, DESCRIPTION, MESSAGE, RUNBOOK_URL = "summary", "description", "message", "runbook_url"
 # Worst first; Severity's members are declared in that order.
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+# Alert names a subject lists when the group is not by alertname; the rest are counted.
+_NAMES_IN_SUBJECT = 2
 # template.Data quotes the receiver name with Go's regexp.QuoteMeta (template/template.go), so a
 # receiver "ops.pager" arrives as "ops\\.pager"; every backslash in it was added by that quoting.
 _QUOTED_CHAR_RE = re.compile(r"\\(.)", re.DOTALL)
@@ -146,23 +148,28 @@ def silence_link(alertmanager_url: str, labels: dict[str, str]) -> Link:
 
 
 def notification_from(
-    group: AlertGroup, alerts: list[Alert], *, source: str, links: list[Link], summary: str | None = None
+    group: AlertGroup,
+    alerts: list[Alert],
+    *,
+    source: str,
+    links: list[Link],
+    summary: str | None = None,
+    description: str | None = None,
 ) -> Notification:
     """The notification for a group whose alerts the caller has read (with read_alert, plus extras)."""
     common = group.common_annotations
     firing = [alert for alert in alerts if alert.status is Status.FIRING]
-    facts = sorted_pairs(group.group_labels)
-    if group.receiver:
-        facts.append(("receiver", group.receiver))
+    # The receiver is left out: it names the route's configuration, which the reader of this mail
+    # already is; it was a row of noise in every mail.
     return Notification(
         source=source,
         status=group.status,
-        title=subject(group, len(firing)),
+        title=subject(group, alerts),
         # The worst severity that is still burning; a resolved group keeps the worst it had.
         severity=min((alert.severity for alert in firing or alerts), key=_SEVERITY_RANK.__getitem__),
         summary=common.get(SUMMARY) or summary,
-        description=common.get(DESCRIPTION) or common.get(MESSAGE),
-        facts=facts,
+        description=common.get(DESCRIPTION) or common.get(MESSAGE) or description,
+        facts=sorted_pairs(group.group_labels),
         alerts=alerts,
         links=links,
         truncated_alerts=group.truncated_alerts,
@@ -171,23 +178,45 @@ def notification_from(
     )
 
 
-def subject(group: AlertGroup, firing_count: int) -> str:
-    """Alertmanager's default subject (template "__subject" in template/default.tmpl).
+def subject(group: AlertGroup, alerts: list[Alert]) -> str:
+    """Alertmanager's default subject (template "__subject" in template/default.tmpl), naming the alerts.
 
     ``[FIRING:<n>] <group label values> (<values of the other common labels>)``, or
     ``[RESOLVED] ...``; values in label order, alertname first (template.KV.SortedPairs).
+    Two changes: the count includes the alerts ``max_alerts`` left out (``truncatedAlerts``; the
+    webhook keeps the first ones, notify/webhook/webhook.go truncateAlerts), unless resolved ones
+    were sent, when nobody can say how many of the others fire; and when the group is not by
+    ``alertname`` (Grafana's default policy, ``group_by: [...]``), the alert names lead, or a
+    subject reads ``[FIRING:2] (blue)``.
     """
-    status = f"FIRING:{firing_count}" if group.status is Status.FIRING else group.status.value.upper()
+    firing = sum(1 for alert in alerts if alert.status is Status.FIRING)
+    if group.status is Status.FIRING:
+        resolved_sent = any(alert.status is Status.RESOLVED for alert in alerts)
+        status = f"FIRING:{firing if resolved_sent else firing + group.truncated_alerts}"
+    else:
+        status = group.status.value.upper()
     grouped = " ".join(value for _, value in sorted_pairs(group.group_labels))
-    others = {k: v for k, v in group.common_labels.items() if k not in group.group_labels}
+    if ALERTNAME not in group.group_labels:
+        grouped = " ".join(p for p in (_alert_names(group, alerts), grouped) if p)
+    others = {k: v for k, v in group.common_labels.items() if k not in group.group_labels and k != ALERTNAME}
     # The template prints the parentheses when there are more common than group labels, even if
     # the group labels are not all common ones; it then shows whatever remains, possibly nothing.
     extra = (
         " (" + " ".join(v for _, v in sorted_pairs(others)) + ")"
-        if len(group.common_labels) > len(group.group_labels)
+        if len(group.common_labels) > len(group.group_labels) and others
         else ""
     )
     return f"[{status}] {grouped}{extra}".strip()
+
+
+def _alert_names(group: AlertGroup, alerts: list[Alert]) -> str:
+    """'HighCPU', 'HighCPU, DiskFull', 'HighCPU, DiskFull +2 more': the firing ones first."""
+    if name := group.common_labels.get(ALERTNAME):
+        return name
+    ordered = [a for a in alerts if a.status is Status.FIRING] + [a for a in alerts if a.status is not Status.FIRING]
+    names = list(dict.fromkeys(alert.name for alert in ordered if alert.name))
+    shown = ", ".join(names[:_NAMES_IN_SUBJECT])
+    return shown + (f" +{len(names) - _NAMES_IN_SUBJECT} more" if len(names) > _NAMES_IN_SUBJECT else "")
 
 
 def dedup_key(group: AlertGroup) -> str:

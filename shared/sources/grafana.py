@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import math
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,10 @@ if TYPE_CHECKING:
 # default name: GRAFANA_WEBHOOK_TIMESTAMP_HEADER says which); older deliveries are refused so a
 # captured request cannot be replayed later.
 GRAFANA_MAX_SKEW_S = 300
+
+_BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
+_LONG_NUMBER_RE = re.compile(r"(?<![\w.])-?\d+\.\d{3,}(?![\w.])")
+_VALUE_STRING_RE = re.compile(r"\[ var='([^']*)' labels=\{([^}]*)\} value=([^ \]]+) \]")
 
 # Per-alert URLs, in the order their buttons appear after Runbook and Source.
 _ALERT_URLS = (("Dashboard", "dashboardURL"), ("Panel", "panelURL"), ("Image", "imageURL"), ("Silence", "silenceURL"))
@@ -100,21 +106,41 @@ def verify_signature(signature: str | None, timestamp: str | None, body: bytes, 
 def to_notification(request: HookRequest) -> Notification:
     group = alertmanager.read_group(request.payload, "a Grafana webhook")
     alerts = [_with_grafana_fields(alertmanager.read_alert(raw), raw) for raw in group.alerts]
-    fallback_summary = None
+    message = None
     if not any(alert.summary or alert.description for alert in alerts):
-        fallback_summary = text_of(request.payload.get("message")) or text_of(request.payload.get("title"))
+        # The contact point's rendered message is the only prose there is; kept as text with its
+        # lines (the mail keeps line breaks and makes its addresses links), without the Markdown
+        # bold of Grafana's default template ("**Firing**", templates/default_template.go).
+        message = readable_message(text_of(request.payload.get("message")))
     links = [Link("Grafana", group.external_url)] if group.external_url else []
-    return alertmanager.notification_from(group, alerts, source=request.source, links=links, summary=fallback_summary)
+    return alertmanager.notification_from(group, alerts, source=request.source, links=links, description=message)
+
+
+def readable_message(message: str | None) -> str | None:
+    """Grafana's ``message`` as plain lines: Markdown bold markers dropped, long decimals rounded."""
+    if not message:
+        return None
+    text = _BOLD_RE.sub(r"\1", message)
+    text = _LONG_NUMBER_RE.sub(lambda match: _rounded(match.group(0)), text)
+    return text.strip() or None
 
 
 def _with_grafana_fields(alert: Alert, raw: dict[str, Any]) -> Alert:
-    values = string_map(raw.get("values"))
-    description = alert.description
-    if value_string := text_of(raw.get("valueString")):
-        # Without a description annotation, the evaluated values are the best description there is.
-        if description is None:
-            description = value_string
-        else:
-            values["valueString"] = value_string
+    values = {key: _rounded(value) for key, value in string_map(raw.get("values")).items()}
+    # valueString, "[ var='B' labels={instance=web-1:9100} value=87.31 ], ...", says which series
+    # each value is of; the values then show with their labels.
+    for ref_id, labels, value in _VALUE_STRING_RE.findall(text_of(raw.get("valueString")) or ""):
+        values[ref_id] = f"{_rounded(value)} ({labels})" if labels else _rounded(value)
     links = [*alert.links, *(Link(title, url) for title, key in _ALERT_URLS if (url := text_of(raw.get(key))))]
-    return dataclasses.replace(alert, description=description, values=values, links=links)
+    return dataclasses.replace(alert, values=values, links=links)
+
+
+def _rounded(text: str) -> str:
+    """87.31 stays, 44.23943737541908 → 44.24: Grafana sends float64s at full precision."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number) or len(text.partition(".")[2]) <= 2:
+        return text
+    return f"{number:.2f}" if abs(number) >= 1 else f"{number:.3g}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass, field
 
 
@@ -104,6 +105,9 @@ class Notification:
     # True when the sender repeats an unchanged notification on purpose (Alertmanager's
     # repeat_interval), so the dedup key must expire before the reminder comes.
     repeats: bool = False
+    # Who wrote the payload, when it says so and it is not the source itself: a Slack-format body
+    # names its sender ("Alertmanager") in ``username``. The mail's footer credits it.
+    sender: str | None = None
 
     @property
     def firing_count(self) -> int:
@@ -112,6 +116,32 @@ class Notification:
     @property
     def resolved_count(self) -> int:
         return sum(1 for alert in self.alerts if alert.status is Status.RESOLVED)
+
+    @property
+    def alert_count(self) -> int:
+        """Every alert of the group, the ones the sender left out of this delivery included."""
+        return len(self.alerts) + self.truncated_alerts
+
+    @property
+    def alerts_in_order(self) -> list[Alert]:
+        """Firing before resolved, each part in the sender's order (Alertmanager's own email has a
+        Firing and a Resolved part: template/email.tmpl)."""
+        return [a for a in self.alerts if a.status is not Status.RESOLVED] + [
+            a for a in self.alerts if a.status is Status.RESOLVED
+        ]
+
+    @functools.cached_property  # read once per alert by distinct_labels; a frozen dataclass allows it
+    def common_labels(self) -> dict[str, str]:
+        """The labels every alert has with the same value: shown once, not once per alert."""
+        if not self.alerts:
+            return {}
+        first, *others = self.alerts
+        return {k: v for k, v in first.labels.items() if all(other.labels.get(k) == v for other in others)}
+
+    def distinct_labels(self, alert: Alert) -> dict[str, str]:
+        """The labels that tell this alert from the others of the group (none for a lone alert)."""
+        common = self.common_labels
+        return {k: v for k, v in alert.labels.items() if k not in common}
 
 
 def time_text(moment: object) -> str:

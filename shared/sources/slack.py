@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 # <https://example.com|label>, <https://example.com>, <!here>, <@U123>, <#C123|general>
 _SLACK_REFERENCE_RE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _COLOUR_SEVERITY = {"danger": Severity.ERROR, "warning": Severity.WARNING, "good": Severity.INFO}
+# *bold* in mrkdwn; a mail shows the words, not the asterisks.
+_BOLD_RE = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+# Alertmanager's slack_config title (template "slack.default.title", template/default.tmpl) starts
+# with the group's state, which is the best status a Slack-format body has.
+_STATE_PREFIX_RE = re.compile(r"^\[(FIRING(?::\d+)?|RESOLVED)\]", re.IGNORECASE)
 
 
 def build(settings: SourceSettings) -> BearerTokenSource:
@@ -33,6 +38,7 @@ def build(settings: SourceSettings) -> BearerTokenSource:
 def to_notification(request: HookRequest) -> Notification:
     payload = require_object(request.payload, "a Slack message")
     links: list[Link] = []
+    titled_links: list[tuple[str, str]] = []  # an attachment's title_link, labelled once the subject is known
     paragraphs: list[str] = []
     facts: list[tuple[str, str]] = []
     header: str | None = None
@@ -66,7 +72,7 @@ def to_notification(request: HookRequest) -> Notification:
         if title:
             title_link = text_of(attachment.get("title_link"))
             if title_link:
-                links.append(Link(title=title, url=title_link))
+                titled_links.append((title, title_link))
             paragraphs.append(title)
         if text := read(attachment.get("text")):
             paragraphs.append(text)
@@ -83,16 +89,30 @@ def to_notification(request: HookRequest) -> Notification:
     if first is None and not facts:
         raise InvalidHookPayload("The Slack message has no text, blocks or attachments to mail.")
     subject, _, rest = (first or facts[0][0]).strip().partition("\n")
+    subject = subject.strip()
     if header is None and paragraphs and paragraphs[0].strip().startswith(subject):
         paragraphs[0] = rest.strip()
+    # The sender's name (Alertmanager's slack_config sends "username": "Alertmanager"): the footer
+    # credits it, and a title link that repeats the subject is labelled by it instead.
+    sender = text_of(payload.get("username"))
+    for title, url in titled_links:
+        label = title if title != subject else f"Open in {sender}" if sender else "Open"
+        links.append(Link(title=label, url=url))
+    # Once is enough: the subject is the header; a paragraph repeating it is left out.
+    paragraphs = [p for p in paragraphs if p.strip() != subject]
+    state = _STATE_PREFIX_RE.match(subject)
+    status = Status.INFO
+    if state:
+        status = Status.RESOLVED if state.group(1).upper() == "RESOLVED" else Status.FIRING
     return Notification(
         source=request.source,
-        status=Status.INFO,
-        title=subject.strip(),
+        status=status,
+        title=subject,
         severity=severity,
         description="\n\n".join(p for p in paragraphs if p) or None,
         facts=facts,
         links=links,
+        sender=sender,
     )
 
 
@@ -119,4 +139,4 @@ def _plain(text: str | None, links: list[Link]) -> str:
         return match.group(0)
 
     # Slack escapes only &, < and > in message text; undo it after the references are read.
-    return html.unescape(_SLACK_REFERENCE_RE.sub(replace, text)).strip()
+    return html.unescape(_BOLD_RE.sub(r"\1", _SLACK_REFERENCE_RE.sub(replace, text))).strip()

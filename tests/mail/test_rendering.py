@@ -1,6 +1,19 @@
 import datetime as dt
+import re
 
-from shared.mail.rendering import MAX_SUBJECT_CHARS, Renderer, one_line, safe_url
+from shared.mail.rendering import (
+    MAX_SUBJECT_CHARS,
+    RESOLVED_COLOUR,
+    SEVERITY_COLOURS,
+    Renderer,
+    colour_of,
+    header_title,
+    linkified,
+    one_line,
+    readable,
+    safe_url,
+    status_line,
+)
 from shared.settings.routes import Route
 from shared.sources.notification import Alert, Link, Notification, Severity, Status, duration_text
 
@@ -44,7 +57,7 @@ def test_html_escapes_every_payload_value_and_drops_unsafe_links() -> None:
     assert "javascript:" not in rendered.body
     assert "#b3261e" in rendered.body, "critical colour"
     assert "3 h 12 min ago" in rendered.body
-    assert "2 more alert(s)" in rendered.body
+    assert "2 more alerts of this group were left out" in rendered.body
 
 
 def test_resolved_is_green() -> None:
@@ -56,7 +69,7 @@ def test_text_format_is_plain() -> None:
     rendered = Renderer(None).render(notification(), Route(format="text"))
     assert rendered.content_type == "text"
     assert HOSTILE in rendered.body, "plain text needs no escaping"
-    assert "instance: " + HOSTILE in rendered.body
+    assert "  instance: " + HOSTILE in rendered.body, "a lone alert's labels, once"
     assert "Source: https://prometheus.example/graph" in rendered.body
     assert "javascript:" not in rendered.body
 
@@ -79,3 +92,77 @@ def test_helpers() -> None:
     assert duration_text(NOW - dt.timedelta(days=2, hours=3), NOW) == "2 d 3 h"
     assert duration_text(NOW - dt.timedelta(seconds=42), NOW) == "42 s"
     assert duration_text(None) == ""
+
+
+def alert(name: str, status: Status = Status.FIRING, **changes: object) -> Alert:
+    fields: dict[str, object] = {"status": status, "name": name, **changes}
+    return Alert(**fields)  # type: ignore[arg-type]
+
+
+def test_a_firing_alert_without_severity_has_the_warning_colour_and_info_events_are_grey() -> None:
+    firing = notification(severity=Severity.UNKNOWN, alerts=[alert("Unrated")])
+    assert colour_of(firing) == SEVERITY_COLOURS[Severity.WARNING]
+    assert f"background:{SEVERITY_COLOURS[Severity.WARNING]}" in Renderer(None).render(firing, Route()).body
+    assert colour_of(notification(status=Status.INFO, severity=Severity.UNKNOWN)) == SEVERITY_COLOURS[Severity.UNKNOWN]
+    assert colour_of(notification(status=Status.RESOLVED)) == RESOLVED_COLOUR
+
+
+def test_status_line_counts_every_alert_and_says_what_was_left_out() -> None:
+    mixed = notification(alerts=[alert("A"), alert("B", Status.RESOLVED)], truncated_alerts=3)
+    assert status_line(mixed) == "FIRING · 5 alerts · 3 not included · 1 firing, 1 resolved · critical"
+    assert status_line(notification(status=Status.RESOLVED, truncated_alerts=0)) == "RESOLVED · 1 alert"
+    assert status_line(notification(status=Status.INFO, severity=Severity.ERROR, alerts=[])) == "ERROR"
+    assert status_line(notification(status=Status.INFO, severity=Severity.UNKNOWN, alerts=[])) == "INFO"
+
+
+def test_summary_rows_put_firing_first_and_labels_common_to_all_alerts_once() -> None:
+    common = {"env": "prod", "job": "node"}
+    grouped = notification(
+        facts=[],
+        alerts=[
+            alert("Gone", Status.RESOLVED, labels={**common, "instance": "a"}, ends_at=NOW),
+            alert("Burning", labels={**common, "instance": "b"}, starts_at=NOW - dt.timedelta(minutes=5)),
+        ],
+        truncated_alerts=0,
+    )
+    body = Renderer(None).render(grouped, Route()).body
+    assert body.index("Burning") < body.index("Gone"), "firing before resolved"
+    assert body.count("env</td>") == 1 and "Labels of all alerts" in body, "common labels in one table"
+    assert "instance=b" in body and "instance=a" in body, "the differing label in each summary row"
+    assert re.search(r"\(5 min( \d+ s)? ago\)", body)
+    text = Renderer(None).render(grouped, Route(format="text")).body
+    assert text.index("* FIRING") < text.index("* RESOLVED") and text.count("env: prod") == 1
+
+
+def test_values_are_rounded_for_reading_and_links_in_prose_are_escaped_links() -> None:
+    assert (readable("44.23943737541908"), readable("87.31"), readable("0.000123456"), readable("1e-9")) == (
+        "44.24",
+        "87.31",
+        "0.000123",
+        "1e-9",
+    )
+    assert readable("web-1") == "web-1"
+    described = notification(description=f"See https://grafana.example/d/1?a=1&b=2. {HOSTILE}")
+    body = Renderer(None).render(described, Route()).body
+    assert '<a href="https://grafana.example/d/1?a=1&amp;b=2"' in body, "the trailing dot is not the address's"
+    assert HOSTILE not in body and "&lt;script&gt;" in body
+    assert str(linkified("javascript:alert(1) x")) == "javascript:alert(1) x"
+
+
+def test_header_title_drops_the_status_tag_the_status_line_already_says() -> None:
+    assert header_title("[FIRING:3] HighMemoryUsage (prod)") == "HighMemoryUsage (prod)"
+    assert header_title("[Fired] Sev2 rule on vm") == "Sev2 rule on vm"
+    assert header_title("[failure] CI on main") == "[failure] CI on main"
+    assert header_title("[RESOLVED]") == "[RESOLVED]"
+
+
+def test_html_is_built_for_outlook_desktop_and_dark_mode() -> None:
+    """Word's engine (Outlook for Windows) ignores div widths, max-width, flexbox, grid and positioning:
+    layout is tables with inline styles, and a fixed 640 px table only Outlook reads (caniemail.com)."""
+    body = Renderer(None).render(notification(), Route()).body
+    assert "<div" not in body
+    assert not re.search(r"display:\s*(flex|grid)|position:\s*(absolute|fixed)|float:", body)
+    assert '<!--[if mso]><table role="presentation" width="640"' in body
+    assert all('role="presentation"' in tag for tag in re.findall(r"<table[^>]*>", body))
+    assert '<meta name="color-scheme" content="light dark">' in body
+    assert "@media (prefers-color-scheme: dark)" in body

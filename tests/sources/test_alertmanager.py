@@ -46,7 +46,7 @@ def test_single_firing_alert() -> None:
     )
     assert notification.summary == "Disk /dev/sdb1 on db-7 will fill within 4 hours"
     assert notification.description is not None and notification.description.startswith("Free space on /dev/sdb1")
-    assert notification.facts == [("alertname", "DiskWillFillIn4Hours"), ("receiver", "storage-oncall")]
+    assert notification.facts == [("alertname", "DiskWillFillIn4Hours")], "the receiver is configuration, not news"
     assert notification.links == [Link("Alertmanager", "https://alertmanager.example.com")]
     assert (notification.truncated_alerts, notification.event) == (0, None)
 
@@ -80,7 +80,7 @@ def test_grouped_alerts_take_alertmanagers_subject_and_the_worst_severity() -> N
     assert [alert.severity for alert in notification.alerts] == [Severity.WARNING, Severity.CRITICAL, Severity.WARNING]
     assert notification.alerts[1].labels["instance"] == "<script>alert(1)</script>"
     # Alertmanager sends the receiver through Go's regexp.QuoteMeta ("platform\.pager").
-    assert notification.facts == [("alertname", "HighMemoryUsage"), ("receiver", "platform.pager")]
+    assert notification.facts == [("alertname", "HighMemoryUsage")], "no receiver row"
     assert notification.links == [Link("Alertmanager", "http://alertmanager.prod-eu.example.com:9093")]
     assert notification.summary == "Memory usage above 90% on prod-eu nodes"
     assert notification.description is None
@@ -167,7 +167,7 @@ def test_dedup_key_is_stable_for_redeliveries_and_changes_with_any_alert() -> No
 def test_lenient_with_missing_and_unknown_fields() -> None:
     notification = adapt({"alerts": [{"labels": {"replicas": 3, "nested": {"x": 1}}}], "future": {"field": True}})
     assert (notification.title, notification.status, notification.severity) == (
-        "[FIRING:1]",
+        "[FIRING:1] Alert",
         Status.FIRING,
         Severity.UNKNOWN,
     )
@@ -223,4 +223,27 @@ def test_html_mail_through_the_hook_endpoint(mi_runtime: RuntimeFactory, graph: 
 def test_truncated_alerts_are_mentioned_in_the_mail(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
     assert handle_hook(hook_request("alertmanager", payload("firing-with-resolved")), runtime).status_code == 202
-    assert "2 more alert(s) were left out" in graph.sent[0].json["message"]["body"]["content"]
+    body = graph.sent[0].json["message"]["body"]["content"]
+    assert "2 more alerts of this group were left out of this notification by the sender" in body
+
+
+def test_counts_include_the_alerts_max_alerts_left_out() -> None:
+    """max_alerts keeps the first alerts (notify/webhook/webhook.go truncateAlerts); 2 sent + 3 cut = 5 firing."""
+    notification = adapt(payload("firing-truncated"))
+    assert notification.title.startswith("[FIRING:5] KubePodCrashLooping payments ")
+    assert (notification.alert_count, notification.firing_count, notification.truncated_alerts) == (5, 2, 3)
+    # With a resolved alert among the sent ones, how many of the others fire is unknown: not guessed.
+    assert adapt(payload("firing-with-resolved")).title.startswith("[FIRING:1] ")
+
+
+def test_subject_names_the_alerts_when_the_group_is_not_by_alertname() -> None:
+    document = payload("firing-grouped")
+    document["groupLabels"] = {"env": "prod-eu"}
+    assert adapt(document).title == "[FIRING:3] HighMemoryUsage prod-eu"
+    names = ["HighCPU", "DiskFull", "HighCPU", "OOMKilled"]
+    for alert, name in zip(document["alerts"] + [copy.deepcopy(document["alerts"][0])], names, strict=True):
+        alert["labels"]["alertname"] = name
+    document["alerts"].append(copy.deepcopy(document["alerts"][0]))
+    document["alerts"][-1]["labels"]["alertname"] = "OOMKilled"
+    document["commonLabels"] = {"env": "prod-eu"}
+    assert adapt(document).title == "[FIRING:4] HighCPU, DiskFull +1 more prod-eu"

@@ -50,19 +50,19 @@ def test_firing_group_with_values_and_grafana_links() -> None:
     assert notification.facts == [
         ("alertname", "High CPU usage"),
         ("grafana_folder", "Platform"),
-        ("receiver", "mailhook"),
-    ]
+    ], "no receiver row"
     assert notification.links == [Link("Grafana", "https://grafana.example.com")]
 
     described, bare = notification.alerts
     assert described.description == "CPU on web-1 has been above 85% for 10 minutes."
-    assert described.values == {"B": "87.31", "C": "1", "valueString": document["alerts"][0]["valueString"]}
+    # valueString names each value's series: the values show with their labels.
+    assert described.values == {"B": "87.31 (instance=web-1:9100)", "C": "1 (instance=web-1:9100)"}
     assert [link.title for link in described.links] == ["Runbook", "Source", "Dashboard", "Panel", "Image", "Silence"]
     assert described.links[-1].url == document["alerts"][0]["silenceURL"], "Grafana's own silence form"
     assert described.links[4] == Link("Image", "https://grafana.example.com/public/img/attachments/kU1mXqz7.png")
 
-    assert bare.description == document["alerts"][1]["valueString"], "valueString stands in for a description"
-    assert bare.values == {"B": "96.02", "C": "1"}
+    assert bare.description is None
+    assert bare.values == {"B": "96.02 (instance=web-2:9100)", "C": "1 (instance=web-2:9100)"}
     assert [link.title for link in bare.links] == ["Runbook", "Source", "Silence"], "empty URLs are no links"
     assert (bare.name, bare.severity, bare.ends_at) == ("High CPU usage", Severity.CRITICAL, None)
     assert notification.dedup_key is not None and len(notification.dedup_key) == 64
@@ -74,7 +74,7 @@ def test_resolved_alert_with_null_values() -> None:
     assert (notification.status, notification.title) == (Status.RESOLVED, document["title"])
     assert notification.summary == "p99 latency of checkout back under 800 ms"
     [alert] = notification.alerts
-    assert (alert.values, alert.description) == ({}, "[ var='A' labels={service=checkout} value=612.5 ]")
+    assert (alert.values, alert.description) == ({"A": "612.5 (service=checkout)"}, None)
     assert alert.ends_at is not None and alert.ends_at.isoformat() == "2024-05-14T07:35:00+00:00"
 
 
@@ -88,9 +88,21 @@ def test_deprecated_title_and_message_are_only_a_last_resort() -> None:
     bare["alerts"][0]["annotations"] = {}
     bare["alerts"][0]["valueString"] = ""
     bare["commonAnnotations"] = {}
-    assert adapt(bare).summary == "**Resolved**\n\nValue: A=612.5"
+    assert adapt(bare).description == "Resolved\n\nValue: A=612.5", "its lines, without Markdown's **"
+    assert adapt(bare).summary is None
     del bare["message"]
-    assert adapt(bare).summary == "[RESOLVED] Checkout latency Shop (checkout)"
+    assert adapt(bare).description is None
+
+
+def test_the_default_template_message_stays_readable_and_values_are_rounded() -> None:
+    """Grafana's docs example: no annotations, so the default template's message is the prose; float64s in full."""
+    notification = adapt(payload("default-message"))
+    assert notification.title == "[FIRING:2] High memory usage, High CPU usage (blue)", "not '[FIRING:2] (blue)'"
+    assert notification.description is not None
+    assert notification.description.startswith("Firing\n\nValue: B=44.24, C=1\nLabels:\n - alertname = High memory")
+    assert "**" not in notification.description and "44.2394" not in notification.description
+    assert "Source: https://play.grafana.org/alerting/1afz29v7z/edit" in notification.description
+    assert notification.alerts[0].values == {"B": "44.24 (instance=web-1:9100)", "C": "1 (instance=web-1:9100)"}
 
 
 @pytest.mark.parametrize("document", [[], {}, {"alerts": None}, {"alerts": [], "title": "[FIRING:1] x"}])

@@ -1,3 +1,5 @@
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,7 +69,7 @@ def test_blocks_header_is_the_subject() -> None:
         }
     )
     assert notification.title == "Incident 42 opened"
-    assert notification.description == "*Service:* checkout\n\n*Sev:* 2\n\nopened by pagerbot"
+    assert notification.description == "Service: checkout\n\nSev: 2\n\nopened by pagerbot", "mrkdwn bold dropped"
 
 
 def test_fallback_is_used_when_an_attachment_has_nothing_else() -> None:
@@ -78,3 +80,22 @@ def test_fallback_is_used_when_an_attachment_has_nothing_else() -> None:
 def test_nothing_to_mail_is_invalid(payload: Any) -> None:
     with pytest.raises(InvalidHookPayload):
         to_notification(HookRequest(source="slack", payload=payload, headers={}))
+
+
+def test_alertmanager_slack_config_names_its_sender_and_shows_its_title_once() -> None:
+    """Alertmanager's slack_config with its default templates (template/default.tmpl): a title, a title
+    link to the Alertmanager, a fallback repeating both, username "Alertmanager"."""
+    payload = json.loads((Path(__file__).parents[1] / "data/slack/alertmanager-slack-config.json").read_text())
+    notification = adapt(payload)
+    assert notification.title == "[FIRING:2] HighMemoryUsage (prod-eu)"
+    assert notification.status is Status.FIRING, "the state in the title"
+    assert notification.sender == "Alertmanager"
+    assert notification.description is None, "the title is not repeated as a paragraph"
+    assert notification.links == [
+        Link("Open in Alertmanager", "http://alertmanager.prod-eu.example.com:9093/#/alerts?receiver=slack-compat")
+    ]
+
+
+def test_a_resolved_title_is_resolved_and_other_titles_are_info() -> None:
+    assert adapt({"attachments": [{"title": "[RESOLVED] DiskFull"}]}).status is Status.RESOLVED
+    assert adapt({"text": "Deploy [FIRING] later"}).status is Status.INFO

@@ -82,7 +82,10 @@ def read_common_schema(source: str, data: dict[str, Any]) -> Notification:
     # Activity log alerts are stateless: their monitor condition is always "Fired"
     # (alerts-overview, "Stateless alerts"). Service and resource health say in the event itself
     # that a problem is over, and a reader wants that mail marked resolved.
-    if status is Status.FIRING and kind in ("service health", "resource health") and event_says_resolved(context):
+    resolved_by_event = (
+        status is Status.FIRING and kind in ("service health", "resource health") and event_says_resolved(context)
+    )
+    if resolved_by_event:
         status = Status.RESOLVED
     reading = _read_context(kind, context, status, severity, fired_at, resolved_at)
 
@@ -99,7 +102,10 @@ def read_common_schema(source: str, data: dict[str, Any]) -> Notification:
     add = FactAdder(facts)
     add("Alert rule", rule)
     add("Severity", severity_text)
-    add("Monitor condition", monitor_condition)
+    if not resolved_by_event:
+        # A stateless alert's "Fired" next to a green Resolved header reads as a contradiction;
+        # the event's own stage or health (below) says what happened.
+        add("Monitor condition", monitor_condition)
     add("Signal type", essentials.get("signalType"))
     add("Monitoring service", essentials.get("monitoringService"))
     _add_target_facts(add, targets, configuration_items)

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.sources.azure_monitor.facts import MAX_GENERIC_FACTS, flatten, links_in
+from shared.sources.azure_monitor.facts import MAX_GENERIC_FACTS, FactAdder, flatten, links_in
+from shared.sources.azure_monitor.metric_log import read_criteria
 from shared.sources.azure_monitor.resource_id import ResourceId
-from shared.sources.azure_monitor.values import as_object, as_text, lower_text, unique_links
-from shared.sources.notification import Notification, Severity, Status
+from shared.sources.azure_monitor.values import (
+    as_list,
+    as_object,
+    as_text,
+    http_url,
+    lower_text,
+    moment_text,
+    unique_links,
+)
+from shared.sources.notification import Link, Notification, Severity, Status
+from shared.sources.readers import parse_time
+
+# The metric alert webhook before the common schema (alerts-webhooks, "AzureMonitorMetricAlert").
+METRIC_ALERT_SCHEMA = "azuremonitormetricalert"  # compared lower-cased
 
 # The fields of the older payloads that name the alert, best first.
 _GENERIC_NAME_KEYS = ("name", "alertrulename", "alertrule", "rulename", "title", "budgetname")
@@ -31,6 +44,10 @@ def read_legacy(source: str, payload: dict[str, Any]) -> Notification:
     """Older per-type payloads, budgets, and whatever else an action group sends."""
     data = as_object(payload.get("data")) or payload
     context = as_object(data.get("context"))
+    if lower_text(payload.get("schemaId")) == METRIC_ALERT_SCHEMA or as_list(
+        as_object(context.get("condition")).get("allOf")
+    ):
+        return read_metric_alert(source, payload, data, context)
     if isinstance(context.get("activityLog"), dict):
         context = context["activityLog"]  # Microsoft.Insights/activityLogs
     # Lower-cased keys: the V1 log payloads spell the same fields "AlertRuleName", "Description"...
@@ -78,4 +95,60 @@ def read_legacy(source: str, payload: dict[str, Any]) -> Notification:
         facts=facts,
         links=unique_links([link for place in (context, data, payload) for link in links_in(place)]),
         event=schema,
+    )
+
+
+def read_metric_alert(
+    source: str, payload: dict[str, Any], data: dict[str, Any], context: dict[str, Any]
+) -> Notification:
+    """The pre-common-schema metric alert: its criteria read as the common schema's are, so the mail
+    says which metric, compared how, with which threshold and value, and at which severity
+    (``context.severity`` "3" is Sev3; alerts-webhooks, "Metric alerts"; alerts-overview, severities)."""
+    status_text = as_text(data.get("status"))
+    status = _GENERIC_STATUSES.get(lower_text(status_text), Status.INFO)
+    severity_text = as_text(context.get("severity"))
+    severity_label = f"Sev{severity_text}" if severity_text and severity_text.isdigit() else severity_text
+    at = parse_time(context.get("timestamp"))
+    reading = read_criteria(
+        context, status, Severity.parse(severity_label), at, at if status is Status.RESOLVED else None, log=False
+    )
+    name = as_text(context.get("name")) or "Azure Monitor metric alert"
+    resource_id = as_text(context.get("resourceId"))
+    parsed = ResourceId.parse(resource_id) if resource_id else None
+    resource = as_text(context.get("resourceName")) or (parsed.display_name if parsed else None)
+    headline = " ".join(p for p in (f"[{status_text}]" if status_text else None, severity_label, name) if p)
+    if resource and resource != name:
+        headline += f" on {resource}"
+
+    facts: list[tuple[str, str]] = []
+    add = FactAdder(facts)
+    add("Alert rule", name)
+    add("Severity", severity_label)
+    add("Status", status_text)
+    add("Resource", resource)
+    add("Resource type", context.get("resourceType") or (parsed.resource_type if parsed else None))
+    add("Resource group", context.get("resourceGroupName") or (parsed.resource_group if parsed else None))
+    add("Subscription", context.get("subscriptionId") or (parsed.subscription if parsed else None))
+    add("Resolved" if status is Status.RESOLVED else "Fired", moment_text(at) or context.get("timestamp"))
+    description = as_text(context.get("description"))
+    if description and reading.sentence:
+        add("Rule description", description)
+    facts.extend(reading.facts)
+    links = [Link("Open resource in Azure portal", url)] if (url := http_url(context.get("portalLink"))) else []
+    links.extend(reading.links)
+    for key, value in as_object(data.get("properties")).items():
+        if url := http_url(value):
+            links.append(Link(str(key), url))
+        else:
+            add(str(key), value)
+    return Notification(
+        source=source,
+        status=status,
+        title=headline,
+        severity=Severity.parse(severity_label),
+        summary=reading.sentence or description,
+        facts=facts,
+        alerts=reading.alerts,
+        links=unique_links(links),
+        event=as_text(payload.get("schemaId")),
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.sources.azure_monitor.facts import ContextReading, FactAdder
+from shared.sources.azure_monitor.resource_id import ResourceId
 from shared.sources.azure_monitor.values import (
     MAX_LIST_ITEMS,
     as_list,
@@ -23,6 +24,9 @@ from shared.sources.azure_monitor.values import (
     words_of,
 )
 from shared.sources.notification import Alert, Link, Severity, Status
+
+# The dimension multi-resource metric rules split by (alerts-metric-multiple-time-series-single-rule).
+RESOURCE_ID_DIMENSION = "microsoft.resourceid"  # compared lower-cased
 
 
 def read_criteria(
@@ -162,6 +166,10 @@ def dimension_pairs(value: Any) -> Iterator[tuple[str, str]]:
         entry = as_object(entry)
         name, text = as_text(entry.get("name")), as_text(entry.get("value"))
         if name and text:
+            if name.lower() == RESOURCE_ID_DIMENSION:
+                # A multi-resource rule splits by the resource's full id, 130 characters of which
+                # the last segment is what a reader looks for (the id is in the resource link).
+                name, text = "Resource", ResourceId.parse(text).display_name or text
             yield name, text
 
 

@@ -263,8 +263,8 @@ def test_one_alert_block_per_criterion_when_there_are_several() -> None:
     cpu, memory = notification.alerts
     assert (cpu.name, cpu.status, cpu.severity) == ("Percentage CPU", Status.FIRING, Severity.CRITICAL)
     assert cpu.values == {"Value": "97.25", "Operator": "Greater than", "Threshold": "90", "Aggregation": "Average"}
-    web_1 = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/prod-RG/providers/Microsoft.Compute/virtualMachines/web-1"
-    assert cpu.labels == {"microsoft.resourceId": web_1}
+    assert cpu.labels == {"Resource": "web-1"}, "the resource id dimension by its name"
+    assert cpu.summary is not None and cpu.summary.endswith(" for Resource = web-1")
     assert (
         memory.summary
         == "Average Available Memory Bytes was 480142950.4 (threshold: less than 1073741824, over 15 min)"
@@ -372,7 +372,8 @@ def test_service_health_resolution_is_a_resolved_mail() -> None:
     notification = adapt(load("service-health-resolved"))
     assert notification.status is Status.RESOLVED
     facts = facts_of(notification)
-    assert (facts["Stage"], facts["Monitor condition"]) == ("Resolved", "Fired")
+    assert facts["Stage"] == "Resolved"
+    assert "Monitor condition" not in facts, "a stateless alert's 'Fired' contradicts the Resolved header"
     assert facts["Impact mitigated"] == "2021-11-17 01:00:00 UTC"
 
 
@@ -440,7 +441,7 @@ def test_payload_values_are_escaped_in_the_html() -> None:
         ("legacy-classic-metric", "[Activated] ruleName1 on mysite1", Status.FIRING, Severity.UNKNOWN),
         (
             "legacy-metric-alert",
-            "[Activated] test-metricAlertRule on test-storageAccount",
+            "[Activated] Sev3 test-metricAlertRule on test-storageAccount",
             Status.FIRING,
             Severity.INFO,
         ),
@@ -495,6 +496,25 @@ def test_generic_mail_reads_the_older_metric_alert() -> None:
     ]
     # The activity log's own state ("Succeeded") is not the alert's ("Activated").
     assert adapt(load("legacy-activity-log")).title.startswith("[Activated] ")
+
+
+def test_the_older_metric_alert_says_its_metric_operator_threshold_value_and_severity() -> None:
+    notification = adapt(load("legacy-metric-alert"))
+    facts = facts_of(notification)
+    assert (facts["Metric"], facts["Operator"], facts["Threshold"], facts["Value"]) == (
+        "Transactions",
+        "Greater than",
+        "0",
+        "100",
+    )
+    assert (facts["Severity"], facts["Aggregation"], facts["Dimensions"]) == ("Sev3", "Total", "ApiName = GetBlob")
+    assert facts["customKey1"] == "value1"
+    assert notification.summary == (
+        "Total Transactions was 100 (threshold: greater than 0, over 5 min) for ApiName = GetBlob"
+    )
+    assert facts["Rule description"] == "Alert rule description"
+    assert "condition.windowSize" not in facts and "portalLink" not in facts, "no raw key dump"
+    assert notification.links[0].title == "Open resource in Azure portal"
 
 
 def test_generic_mail_shows_html_values_as_text() -> None:
