@@ -6,7 +6,7 @@ PORT ?= 7071
 # checkov pins packaging<24, which the main tools cannot share: it gets a venv of its own.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test lint typecheck pytest clean bench
+.PHONY: run test lint typecheck pytest clean bench screenshots
 
 # The venv is brought up to date when a requirements file changes; each stamp records an install.
 # `make run` needs only the runtime requirements; the dev tools (mypy, schemathesis, hypothesis, ...)
@@ -48,8 +48,13 @@ pytest: $(BIN)/.installed $(INFRA_VENV)/.installed node_modules/.bin/azurite
 
 test: lint typecheck pytest
 
+# `make screenshots`: every fixture's mail as PNGs in screenshots/ (390 px, 800 px, 390 px dark), for review;
+# README=1 also rewrites the README's two pictures in docs/images. Needs Chromium (apt-get install chromium).
+screenshots: $(BIN)/.installed
+	$(BIN)/python scripts/screenshots.py $(if $(README),--readme)
+
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox
+	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox screenshots
 
 # `make bench`: the benchmark suite of bench/ (bench/README.md); not part of `make test`.
 # The peers it compares with (msgraph-sdk, azure-identity, Apprise) get a venv of their own.
