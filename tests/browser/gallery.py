@@ -2,7 +2,8 @@
 
 The browser tests and ``make screenshots`` (scripts/screenshots.py) both walk this gallery, so a
 fixture added to tests/data is rendered, measured and photographed without further wiring.
-GitHub fixtures are named ``<X-GitHub-Event>.<what>.json``; the event goes in the header GitHub sends.
+GitHub and Sentry fixtures are named after the event or resource their header names
+(``<X-GitHub-Event>.<what>.json``, ``<Sentry-Hook-Resource>.<action>.json``); it goes in that header.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.mail.rendering import Renderer
+from shared.mail.rendering import Renderer, status_line
 from shared.settings.routes import Route
+from shared.sources import SOURCES
 from shared.sources.base import HookRequest
 from shared.sources.notification import Notification
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SOURCES = ("alertmanager", "grafana", "azure-monitor", "github", "slack")
+# The header a source reads its event or resource kind from, when its fixtures are named after it.
+_NAMED_BY_HEADER = {"github": "X-GitHub-Event", "sentry": "Sentry-Hook-Resource"}
 
 # What a reader must see without scrolling sideways, beyond what every mail shows (its status word
 # and its alerts' names, which ``expected_texts`` adds).
@@ -46,21 +49,22 @@ class Specimen:
     subject: str
 
     def expected_texts(self) -> list[str]:
-        texts = [self.notification.status.value.upper()]
+        texts = [status_line(self.notification).split(" · ")[0]]  # FIRING, RESOLVED, or an event's severity
         texts.extend(alert.name[:40] for alert in self.notification.alerts[:12])
         texts.extend(KEY_FACTS.get(self.name, ()))
         return list(dict.fromkeys(texts))
 
 
 def specimens(*, now: dt.datetime | None = None) -> list[Specimen]:
-    """The rendered mail of every fixture that becomes a mail (a GitHub ping does not)."""
+    """The rendered mail of every fixture that becomes a mail (pings and ignored events do not)."""
     renderer = Renderer(None)
     found = []
     for source in SOURCES:
         module = importlib.import_module(f"shared.sources.{source.replace('-', '_')}")
         for path in sorted((DATA / source).glob("*.json")):
             payload = json.loads(path.read_text(encoding="utf-8"))
-            headers = {"X-GitHub-Event": path.name.split(".")[0]} if source == "github" else {}
+            header = _NAMED_BY_HEADER.get(source)
+            headers = {header: path.name.split(".")[0]} if header else {}
             request = HookRequest(source=source, payload=payload, headers=headers, body=path.read_bytes())
             notification = module.to_notification(request)
             if not isinstance(notification, Notification):
