@@ -121,7 +121,11 @@ def test_summary_rows_put_firing_first_and_labels_common_to_all_alerts_once() ->
         facts=[],
         alerts=[
             alert("Gone", Status.RESOLVED, labels={**common, "instance": "a"}, ends_at=NOW),
-            alert("Burning", labels={**common, "instance": "b"}, starts_at=NOW - dt.timedelta(minutes=5)),
+            alert(
+                "Burning",
+                labels={**common, "instance": "b"},
+                starts_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+            ),
         ],
         truncated_alerts=0,
     )
