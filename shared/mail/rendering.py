@@ -153,11 +153,13 @@ def status_line(notification: Notification) -> str:
         return (notification.severity if notification.severity is not Severity.UNKNOWN else Status.INFO).value.upper()
     parts = [notification.status.value.upper()]
     if count := notification.alert_count:
-        parts.append(f"{count} alert{'' if count == 1 else 's'}")
-        if notification.truncated_alerts:
-            parts.append(f"{notification.truncated_alerts} not included")
+        counted = f"{count} alert{'' if count == 1 else 's'}"
+        split = []
         if notification.firing_count and notification.resolved_count:
-            parts.append(f"{notification.firing_count} firing, {notification.resolved_count} resolved")
+            split = [f"{notification.firing_count} firing", f"{notification.resolved_count} resolved"]
+        if notification.truncated_alerts:
+            split.append(f"{notification.truncated_alerts} not included")
+        parts.append(f"{counted}: {', '.join(split)}" if split else counted)
     if notification.severity is not Severity.UNKNOWN and notification.status is not Status.RESOLVED:
         parts.append(notification.severity.value)
     return " · ".join(parts)

@@ -109,7 +109,7 @@ def test_a_firing_alert_without_severity_has_the_warning_colour_and_info_events_
 
 def test_status_line_counts_every_alert_and_says_what_was_left_out() -> None:
     mixed = notification(alerts=[alert("A"), alert("B", Status.RESOLVED)], truncated_alerts=3)
-    assert status_line(mixed) == "FIRING · 5 alerts · 3 not included · 1 firing, 1 resolved · critical"
+    assert status_line(mixed) == "FIRING · 5 alerts: 1 firing, 1 resolved, 3 not included · critical"
     assert status_line(notification(status=Status.RESOLVED, truncated_alerts=0)) == "RESOLVED · 1 alert"
     assert status_line(notification(status=Status.INFO, severity=Severity.ERROR, alerts=[])) == "ERROR"
     assert status_line(notification(status=Status.INFO, severity=Severity.UNKNOWN, alerts=[])) == "INFO"
