@@ -27,7 +27,11 @@ _NAMED_BY_HEADER = {"github": "X-GitHub-Event", "sentry": "Sentry-Hook-Resource"
 # What a reader must see without scrolling sideways, beyond what every mail shows (its status word
 # and its alerts' names, which ``expected_texts`` adds).
 KEY_FACTS: dict[str, tuple[str, ...]] = {
-    "alertmanager/firing-truncated": ("FIRING · 5 alerts: 3 not included", "3 more alerts", "pod=payments-api-7d9f8b6c5-4xk2p"),
+    "alertmanager/firing-truncated": (
+        "FIRING · 5 alerts: 3 not included",
+        "3 more alerts",
+        "pod=payments-api-7d9f8b6c5-4xk2p",
+    ),
     "alertmanager/firing-with-resolved": ("RESOLVED",),
     "grafana/default-message": ("High memory usage", "High CPU usage", "44.24", "zone=us-1"),
     "grafana/firing": ("87.31", "zone=eu-west-1a", "Runbook"),
