@@ -104,6 +104,34 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(chromium: Chromium, name
         assert card == "rgb(22, 27, 34)", "the dark palette applies where a client honours prefers-color-scheme"
 
 
+# The left edge of each key/value table's value column, per table width: tables as wide as each
+# other must start their values at the same x, or the eye zigzags down the mail.
+_VALUE_COLUMNS_JS = """
+(() => {
+  const columns = {};
+  for (const table of document.querySelectorAll('table.mh-kv')) {
+    const box = table.getBoundingClientRect();
+    const cell = table.rows[0] && table.rows[0].cells[1];
+    if (!cell) continue;
+    const key = `${Math.round(box.left)}+${Math.round(box.width)}`;
+    (columns[key] = columns[key] || []).push(Math.round(cell.getBoundingClientRect().left));
+  }
+  return columns;
+})()
+"""
+
+
+@pytest.mark.parametrize("width_px", [PHONE_WIDTH_PX, DESKTOP_WIDTH_PX])
+@pytest.mark.parametrize(
+    "name", ["alertmanager/firing-truncated", "grafana/firing", "azure-monitor/metric-multi-criteria-fired"]
+)
+def test_key_value_tables_start_their_values_at_one_x(chromium: Chromium, name: str, width_px: int) -> None:
+    chromium.load(SPECIMENS[name].html, width_px=width_px)
+    columns = chromium.evaluate(_VALUE_COLUMNS_JS)
+    assert sum(len(lefts) for lefts in columns.values()) >= 2, "a mail with several tables"
+    assert all(len(set(lefts)) == 1 for lefts in columns.values()), columns
+
+
 def grouped_mail(alert_count: int) -> Specimen:
     """Alertmanager's grouped fixture with ``alert_count`` alerts that differ only by instance."""
     document = json.loads((DATA / "alertmanager" / "firing-grouped.json").read_text())
