@@ -44,10 +44,21 @@ def read_legacy(source: str, payload: dict[str, Any]) -> Notification:
     """Older per-type payloads, budgets, and whatever else an action group sends."""
     data = as_object(payload.get("data")) or payload
     context = as_object(data.get("context"))
-    if lower_text(payload.get("schemaId")) == METRIC_ALERT_SCHEMA or as_list(
-        as_object(context.get("condition")).get("allOf")
-    ):
+    condition = as_object(context.get("condition"))
+    if lower_text(payload.get("schemaId")) == METRIC_ALERT_SCHEMA or as_list(condition.get("allOf")):
         return read_metric_alert(source, payload, data, context)
+    if as_text(condition.get("metricName")) and "allOf" not in condition:
+        # A classic metric alert (alerts-webhooks, "classic metric alerts"): one criterion, the
+        # window in minutes. Read as the newer payload's single criterion is.
+        window = as_text(condition.get("windowSize"))
+        single = {
+            **context,
+            "condition": {
+                "allOf": [condition],
+                "windowSize": f"PT{window}M" if window and window.isdigit() else window,
+            },
+        }
+        return read_metric_alert(source, payload, data, single)
     if isinstance(context.get("activityLog"), dict):
         context = context["activityLog"]  # Microsoft.Insights/activityLogs
     # Lower-cased keys: the V1 log payloads spell the same fields "AlertRuleName", "Description"...

@@ -481,16 +481,19 @@ def test_payloads_without_the_common_schema_get_a_generic_mail(
 def test_generic_mail_reads_the_older_metric_alert() -> None:
     notification = adapt(load("legacy-classic-metric"))
     facts = facts_of(notification)
-    assert notification.summary == "some description"
-    assert (facts["condition.metricName"], facts["condition.metricValue"], facts["condition.threshold"]) == (
+    assert notification.summary == "Average Requests was 10 (threshold: greater than or equal 10, over 15 min)"
+    assert facts["Rule description"] == "some description"
+    assert (facts["Metric"], facts["Value"], facts["Threshold"], facts["Operator"], facts["Window"]) == (
         "Requests",
         "10",
         "10",
+        "Greater than or equal",
+        "15 min",
     )
-    assert facts["properties.key1"] == "value1"
+    assert facts["key1"] == "value1"
     assert notification.links == [
         Link(
-            "Portal link",
+            "Open resource in Azure portal",
             "https://portal.azure.com/#resource/subscriptions/s1/resourceGroups/useast/providers/microsoft.foo/sites/mysite1",
         )
     ]
