@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.sources.azure_monitor.facts import MAX_GENERIC_FACTS, FactAdder, flatten, links_in
-from shared.sources.azure_monitor.metric_log import read_criteria
+from shared.sources.azure_monitor.metric_log import read_criteria, read_log_v1
 from shared.sources.azure_monitor.resource_id import ResourceId
 from shared.sources.azure_monitor.values import (
     as_list,
@@ -59,6 +59,8 @@ def read_legacy(source: str, payload: dict[str, Any]) -> Notification:
             },
         }
         return read_metric_alert(source, payload, data, single)
+    if {"searchquery", "alertrulename"} <= {str(key).lower() for key in data}:
+        return read_log_search(source, payload, data)
     if isinstance(context.get("activityLog"), dict):
         context = context["activityLog"]  # Microsoft.Insights/activityLogs
     # Lower-cased keys: the V1 log payloads spell the same fields "AlertRuleName", "Description"...
@@ -161,5 +163,46 @@ def read_metric_alert(
         facts=facts,
         alerts=reading.alerts,
         links=unique_links(links),
+        event=as_text(payload.get("schemaId")),
+    )
+
+
+def read_log_search(source: str, payload: dict[str, Any], data: dict[str, Any]) -> Notification:
+    """The log search alert webhook before the common schema (alerts-log-webhook): the query, its
+    result count against the threshold, the severity ("3" is Sev3) and the portal link.
+
+    It names the threshold ``AlertThresholdOperator``/``AlertThresholdValue`` where the common
+    schema's V1 context says ``Operator``/``Threshold``; otherwise read_log_v1 reads it. Such an
+    alert is sent when the query met its threshold and never resolves: it fires.
+    """
+    fields = {str(key).lower(): value for key, value in data.items()}
+    reading = read_log_v1(
+        {**data, "Operator": fields.get("alertthresholdoperator"), "Threshold": fields.get("alertthresholdvalue")}
+    )
+    name = as_text(fields.get("alertrulename")) or "Azure Monitor log search alert"
+    severity_text = as_text(fields.get("severity"))
+    severity_label = f"Sev{severity_text}" if severity_text and severity_text.isdigit() else severity_text
+    resource_id = as_text(fields.get("resourceid"))
+    resource = ResourceId.parse(resource_id).display_name if resource_id else None
+    headline = " ".join(p for p in (severity_label, name) if p)
+    if resource and resource != name:
+        headline += f" on {resource}"
+    facts: list[tuple[str, str]] = []
+    add = FactAdder(facts)
+    add("Alert rule", name)
+    add("Severity", severity_label)
+    add("Resource", resource)
+    description = as_text(fields.get("description"))
+    if description and reading.sentence:
+        add("Rule description", description)
+    facts.extend(reading.facts)
+    return Notification(
+        source=source,
+        status=Status.FIRING,
+        title=headline,
+        severity=Severity.parse(severity_label),
+        summary=reading.sentence or description,
+        facts=facts,
+        links=reading.links,
         event=as_text(payload.get("schemaId")),
     )

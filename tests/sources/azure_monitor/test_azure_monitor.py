@@ -453,8 +453,8 @@ def test_payload_values_are_escaped_in_the_html() -> None:
         ),
         (
             "legacy-log-search",
-            "test-logAlertRule-v1-numResults on test-logAnalyticsWorkspace",
-            Status.INFO,
+            "Sev3 test-logAlertRule-v1-numResults on test-logAnalyticsWorkspace",
+            Status.FIRING,
             Severity.INFO,
         ),
         ("legacy-budget", "test-budgetName (AIP Budget Notification)", Status.INFO, Severity.UNKNOWN),
@@ -518,6 +518,21 @@ def test_the_older_metric_alert_says_its_metric_operator_threshold_value_and_sev
     assert facts["Rule description"] == "Alert rule description"
     assert "condition.windowSize" not in facts and "portalLink" not in facts, "no raw key dump"
     assert notification.links[0].title == "Open resource in Azure portal"
+
+
+def test_the_older_log_search_alert_says_its_query_result_count_and_threshold() -> None:
+    notification = adapt(load("legacy-log-search"))
+    facts = facts_of(notification)
+    assert notification.summary == "The query returned 1 result (threshold: greater than 0)"
+    assert (facts["Query"], facts["Result count"], facts["Operator"], facts["Threshold"]) == (
+        "Heartbeat",
+        "1",
+        "Greater than",
+        "0",
+    )
+    assert (facts["Severity"], facts["Rule description"]) == ("Sev3", "Alert rule description")
+    assert "SearchResult" not in str(facts) and "AlertThresholdOperator" not in facts, "no raw key dump"
+    assert [link.title for link in notification.links] == ["View search results"], "the API link needs a token"
 
 
 def test_generic_mail_shows_html_values_as_text() -> None:
