@@ -55,3 +55,18 @@ if os.environ.get("MAIL_DELIVERY", "").strip().lower() == "queue":
         from shared.endpoints.deliver import handle_queued_mail
 
         handle_queued_mail(msg.get_body().decode("utf-8"))
+
+
+# Storm digests (shared/delivery/digests): one delayed message per route on this queue sends the
+# notifications held while a sender mailbox was at its limits. Declared whenever storage is
+# configured, in direct and queue mode alike; without storage nothing can be held.
+if any(
+    os.environ.get(name, "").strip()
+    for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__queueServiceUri")
+):
+
+    @app.queue_trigger(arg_name="msg", queue_name="mailhook-digests", connection="AzureWebJobsStorage")
+    def flush_digests(msg: func.QueueMessage) -> None:
+        from shared.endpoints.deliver import handle_digest_flush
+
+        handle_digest_flush(msg.get_body().decode("utf-8"))

@@ -2,8 +2,9 @@
 
 Each failure is an exception class defined next to the code that raises it; it names its HTTP
 status and a stable ``code``. This module knows how to turn one into a response, and holds the
-three categories of a failed delivery (``RetryLater``, ``OutcomeUnknown``, ``Refused``): what a
-caller of a transport or of the token provider decides by, without naming the failure itself.
+three categories of a failed delivery (``RetryLater``, with its ``Deferred`` kind, ``OutcomeUnknown``,
+``Refused``): what a caller of a transport or of the token provider decides by, without naming the
+failure itself.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ class RetryLater(Problem):
         super().__init__(detail, errors=errors, headers=all_headers, extra=extra)
         retry_after = self.headers.get("Retry-After", "")
         self.retry_after_s = int(retry_after) if retry_after.isdigit() else None
+
+
+class Deferred(RetryLater):
+    """Not attempted: one of our own limits (the mailbox's pace, budget or send slots) says not now.
+
+    Nothing was tried, so a queued message that is deferred goes back without using up one of its
+    attempts: a storm can defer a message many times and it must still go out.
+    """
+
+    status = 429
 
 
 class OutcomeUnknown(Problem):

@@ -18,7 +18,9 @@ from shared.azure.tokens import MsalTokenProvider
 from shared.delivery.dispatch import Dispatcher
 from shared.delivery.idempotency import IdempotencyStore
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
-from shared.delivery.limits import RateLimiter, RecipientBudget
+from shared.delivery.limits import RateLimiter
+from shared.delivery.mailbox import MailboxLimits, MailboxRules
+from shared.delivery.mailbox.memory import MemoryMailboxLimits
 from shared.delivery.transports import Transport
 from shared.delivery.transports.graph import GraphTransport
 from shared.mail.policy import MailPolicy
@@ -28,10 +30,14 @@ from shared.settings import DeliveryMode, SettingProblem, Settings, SettingsErro
 from shared.sources import SourceRegistry
 
 if TYPE_CHECKING:
+    from shared.delivery.digests.flush import DigestFlusher
+    from shared.delivery.digests.held import HeldNotifications
     from shared.delivery.queue_worker import QueueWorker
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
+# A send slot outlives the longest send (MAIL_SEND_DEADLINE_S) by this much, then frees itself.
+SLOT_LEASE_MARGIN_S = 15.0
 
 
 class ConfigurationInvalid(Problem):
@@ -47,9 +53,13 @@ class Runtime:
     transport: Transport  # what the HTTP functions hand messages to: the queue, or the delivery transport
     renderer: Renderer
     rate_limiter: RateLimiter
-    recipient_budget: RecipientBudget
-    dispatcher: Dispatcher  # claim → budget → send → settle, for the HTTP endpoints
+    # Each sender mailbox's budget, pace and send slots: in Table storage for every instance, or
+    # in this process without storage.
+    mailbox_limits: MailboxLimits
+    dispatcher: Dispatcher  # claim → admit → send → settle, for the HTTP endpoints
     queue_worker: QueueWorker | None  # set in queue mode: the same flow over the delivery transport
+    holding: HeldNotifications | None  # with storage: notifications held for storm digests
+    digest_flusher: DigestFlusher | None  # with storage: sends a route's digest when its flush comes
     # The webhook sources, each built on first use; Azure Monitor's Entra token check keeps its
     # signing-key cache as long as the process.
     sources: SourceRegistry
@@ -74,15 +84,39 @@ def build_runtime(settings: Settings) -> Runtime:
         delivery_transport = OutboxTransport(settings.delivery.outbox_dir)
     else:
         delivery_transport = GraphTransport(settings.graph, MsalTokenProvider(settings.credentials, session), session)
+    rules = MailboxRules(
+        recipients_per_day=settings.limits.daily_recipient_budget,
+        digest_reserve=settings.limits.digest_reserve,
+        messages_per_minute=settings.limits.mailbox_messages_per_minute,
+        slot_lease_s=settings.graph.send_deadline_s + SLOT_LEASE_MARGIN_S,
+        digests=settings.delivery.storage is not None,
+    )
     idempotency: IdempotencyStore = MemoryIdempotencyStore()
+    mailbox_limits: MailboxLimits = MemoryMailboxLimits(rules)
+    holding = None
     transport: Transport = delivery_transport
+    window_s = settings.limits.digest_window_s
+    dispatcher = Dispatcher(idempotency, delivery_transport, limits=mailbox_limits)
     queue_worker = None
+    digest_flusher = None
     if settings.delivery.storage is not None:
         from shared.azure.storage import StorageClients
+        from shared.delivery.digests.flush import DigestFlusher
+        from shared.delivery.digests.held import HeldNotifications
         from shared.delivery.idempotency.table import TableIdempotencyStore
+        from shared.delivery.mailbox.table import TableMailboxLimits
 
         storage = StorageClients(settings.delivery.storage, session)
         idempotency = TableIdempotencyStore(storage)
+        mailbox_limits = TableMailboxLimits(storage, rules)
+        holding = HeldNotifications(storage)
+        # What sends: the HTTP functions in direct mode, the queue worker in queue mode; digests
+        # go through it too, with the same limits.
+        sending = Dispatcher(
+            idempotency, delivery_transport, limits=mailbox_limits, holding=holding, digest_window_s=window_s
+        )
+        dispatcher = sending
+        digest_flusher = DigestFlusher(sending, holding, idempotency)
         if settings.delivery.mode is DeliveryMode.QUEUE:
             from shared.delivery.mail_queue import MailQueue
             from shared.delivery.queue_worker import QueueWorker
@@ -90,8 +124,9 @@ def build_runtime(settings: Settings) -> Runtime:
 
             mail_queue = MailQueue(storage, settings.delivery.queue_name)
             transport = QueueTransport(mail_queue)
-            # No recipient budget here: the HTTP side counted the recipients when it queued the message.
-            queue_worker = QueueWorker(Dispatcher(idempotency, None, delivery_transport), mail_queue)
+            # The HTTP side only queues; the worker admits each message against the limits as it sends.
+            dispatcher = Dispatcher(idempotency, transport)
+            queue_worker = QueueWorker(sending, mail_queue)
     renderer = Renderer(settings.templates_dir)
     if settings.templates_dir is not None:
         # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
@@ -99,16 +134,17 @@ def build_runtime(settings: Settings) -> Runtime:
         problems = renderer.check(custom)
         if problems:
             raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
-    recipient_budget = RecipientBudget(settings.limits.daily_recipient_budget)
     return Runtime(
         settings=settings,
         policy=MailPolicy(settings.policy),
         transport=transport,
         renderer=renderer,
         rate_limiter=RateLimiter(settings.limits.rate_limit_per_minute, settings.limits.rate_limit_burst),
-        recipient_budget=recipient_budget,
-        dispatcher=Dispatcher(idempotency, recipient_budget, transport),
+        mailbox_limits=mailbox_limits,
+        dispatcher=dispatcher,
         queue_worker=queue_worker,
+        holding=holding,
+        digest_flusher=digest_flusher,
         sources=SourceRegistry(settings.hook_auth, settings.credentials, session),
     )
 

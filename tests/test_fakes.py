@@ -358,8 +358,8 @@ def test_graph_accepts_managed_identity_tokens_until_they_expire(
     assert status_for(fresh_token) == 202
 
 
-def test_graph_tracks_concurrent_requests_per_mailbox(graph: FakeGraph) -> None:
-    graph.default_delay_s = 0.3  # long enough for all requests to overlap
+def test_graph_refuses_a_fifth_concurrent_request_per_mailbox(graph: FakeGraph) -> None:
+    graph.default_delay_s = 0.5  # long enough for all requests to overlap
     mailboxes = ["busy@contoso.example"] * 6 + ["quiet@contoso.example"] * 2
 
     with ThreadPoolExecutor(max_workers=len(mailboxes)) as pool:
@@ -370,8 +370,25 @@ def test_graph_tracks_concurrent_requests_per_mailbox(graph: FakeGraph) -> None:
             )
         )
 
-    assert [response.status_code for response in responses] == [202] * len(mailboxes)
-    assert graph.max_concurrent_per_mailbox == {"busy@contoso.example": 6, "quiet@contoso.example": 2}
+    busy = sorted(response.status_code for response in responses[:6])
+    assert busy == [202] * 4 + [429] * 2, "Outlook allows 4 concurrent requests per app and mailbox"
+    assert [response.status_code for response in responses[6:]] == [202, 202], "other mailboxes are not affected"
+    [throttled, _] = [response for response in responses if response.status_code == 429]
+    assert throttled.json()["error"]["code"] == "ApplicationThrottled"
+    assert throttled.json()["error"]["message"] == "Application is over its MailboxConcurrency limit."
+    assert throttled.headers["Retry-After"] == "1"
+    assert graph.concurrency_refusals == 2
+    assert graph.max_concurrent_per_mailbox["busy@contoso.example"] >= 5, "the refused ones were in flight too"
+
+
+def test_graph_blocks_a_mailbox_past_its_recipient_rate_and_still_answers_202(graph: FakeGraph) -> None:
+    graph.recipients_per_day = 5
+    three = {"message": {"toRecipients": [{"emailAddress": {"address": f"u{n}@contoso.com"}} for n in range(3)]}}
+    answers = [requests.post(send_mail_url(graph), json=three, headers=bearer(), timeout=5) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [202, 202, 202], "a 202 tells nothing of the block"
+    assert len(graph.sent) == 3
+    assert [request.status for request in graph.blocked] == [202, 202], "6 > 5: blocked from then on"
+    assert graph.delivered == graph.sent[:1]
 
 
 def test_graph_reads_chunked_bodies(graph: FakeGraph) -> None:

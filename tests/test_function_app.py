@@ -34,7 +34,7 @@ def index_with(**settings: str) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def bindings() -> dict[str, list[dict[str, Any]]]:
-    return index_with(MAIL_DELIVERY="queue")
+    return index_with(MAIL_DELIVERY="queue", AzureWebJobsStorage="UseDevelopmentStorage=true")
 
 
 def test_direct_mode_declares_no_queue_trigger() -> None:
@@ -46,6 +46,30 @@ def test_direct_mode_declares_no_queue_trigger() -> None:
         assert set(indexed) == expected, settings
         queue_triggers = [b for bs in indexed.values() for b in bs if b["type"] == "queueTrigger"]
         assert bool(queue_triggers) == ("deliver" in expected)
+
+
+def test_storage_declares_the_digest_flush_in_either_mode() -> None:
+    # Digests need storage to hold notifications in, so the flush exists exactly when storage does.
+    for storage in (
+        {"AzureWebJobsStorage": "UseDevelopmentStorage=true"},
+        {"AzureWebJobsStorage__accountName": "mailhookdata"},
+    ):
+        for mode in ("direct", "queue"):
+            indexed = index_with(MAIL_DELIVERY=mode, **storage)
+            assert "flush_digests" in indexed, (storage, mode)
+            assert ("deliver" in indexed) == (mode == "queue")
+    assert "flush_digests" not in index_with(AzureWebJobsStorage=" ")
+
+
+def test_flush_digests_reads_the_digest_queue(bindings: dict[str, list[dict[str, Any]]]) -> None:
+    [trigger] = bindings["flush_digests"]
+    assert trigger == {
+        "direction": "IN",
+        "type": "queueTrigger",
+        "name": "msg",
+        "queueName": "mailhook-digests",
+        "connection": "AzureWebJobsStorage",
+    }
 
 
 def test_module_holds_exactly_one_function_app() -> None:

@@ -7,6 +7,7 @@ same user-assigned managed identity as everything else, through MSAL, so no azur
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
 STORAGE_RESOURCE = "https://storage.azure.com"
+# How much each new reading moves the clock's estimate: readings carry whole seconds (an HTTP date),
+# so one reading is up to a second off; averaging brings the estimate within a fraction of one.
+_CLOCK_SMOOTHING = 0.2
 ClientT = TypeVar("ClientT")
 
 
@@ -52,6 +56,40 @@ class ManagedIdentityStorageCredential:
         """Nothing to release; the SDK calls this when a client closes."""
 
 
+class StorageClock:
+    """Time as the storage service tells it, the one clock every instance of the bridge shares.
+
+    Each instance's own clock may be off by seconds or more; leases and rate windows written by
+    one instance and read by another must not depend on that. Every storage response carries the
+    service's time in its ``Date`` header (https://learn.microsoft.com/rest/api/storageservices/
+    common-rest-api-headers); this clock is the local one plus the offset those headers show,
+    good to about a second, which the mailbox limits' windows (a minute, ten minutes, a day) and
+    leases (tens of seconds) are far longer than.
+    """
+
+    def __init__(self) -> None:
+        self._offset_s: float | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.time() + (self._offset_s or 0.0)
+
+    def observe(self, pipeline_response: Any) -> None:
+        """A ``raw_response_hook`` for the storage SDKs: read the service's time off a response."""
+        received_at = time.time()
+        date = pipeline_response.http_response.headers.get("Date")
+        if not date:
+            return
+        try:
+            served_at = email.utils.parsedate_to_datetime(date).timestamp() + 0.5  # mid-second
+        except (TypeError, ValueError):
+            return
+        offset = served_at - received_at
+        with self._lock:
+            previous = self._offset_s
+            self._offset_s = offset if previous is None else previous + _CLOCK_SMOOTHING * (offset - previous)
+
+
 class StorageClients:
     """One client per queue, container and table, made on first use and kept for the process."""
 
@@ -62,6 +100,7 @@ class StorageClients:
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self.clock = StorageClock()
 
     def queue(self, name: str) -> QueueClient:
         def make() -> QueueClient:
@@ -94,10 +133,12 @@ class StorageClients:
         def make() -> TableClient:
             from azure.data.tables import TableClient
 
+            # Every table response sets the shared clock: the mailbox limits' leases and windows use it.
+            hook: dict[str, Any] = {"raw_response_hook": self.clock.observe}
             if self._connection.connection_string:
-                return TableClient.from_connection_string(self._connection.connection_string, name)
+                return TableClient.from_connection_string(self._connection.connection_string, name, **hook)
             assert self._connection.table_url is not None
-            return TableClient(self._connection.table_url, name, credential=self._credential)
+            return TableClient(self._connection.table_url, name, credential=self._credential, **hook)
 
         return self._client("table", name, make)
 

@@ -1,11 +1,15 @@
-"""Dispatch: claim → budget → send → settle, the one flow every message goes through.
+"""Dispatch: claim → admit → send → settle, the one flow every message goes through.
 
 Both HTTP endpoints end here (``Dispatcher.dispatch``), and so does the queue worker
 (``Dispatcher.claim`` then ``Dispatcher.send``, see ``queue_worker``). With a key, the key is
 claimed first, and a repeat within its time to live sends nothing. Its answer is what is known of
 the first request, never more: "duplicate" (202, the first request's id) once that was sent;
-503 ``in_progress`` with Retry-After while it is still sending, so the sender's retry learns how
-it ended; 409 ``outcome_unknown`` when it may or may not have been sent. The claim is settled by the
+"held" once it was held for a storm digest; 503 ``in_progress`` with Retry-After while it is
+still sending, so the sender's retry learns how it ended; 409 ``outcome_unknown`` when it may or
+may not have been sent. Admission is the sender mailbox's limits (``shared.delivery.mailbox``):
+the recipients are reserved before the send and given back only if Graph surely did not take it; a
+notification past the mailbox's pace or budget is held for its route's digest
+(``shared.delivery.digests``) instead of being refused. The claim is settled by the
 failure's category, never by its name: a send whose outcome is unknown (``OutcomeUnknown``)
 keeps the key, because a retry could send the message twice; any other failure releases it, so a
 retry can send. A claim whose owner stopped before settling it (a crash) is unknown too.
@@ -16,13 +20,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared.delivery.idempotency import Claim, IdempotencyStore, Outcome
-from shared.delivery.limits import RecipientBudget
+from shared.delivery.mailbox import MailboxBusy, MailboxLimits, Permit, Purpose, admit_waiting
 from shared.delivery.transports import OutcomeUnknown, Transport
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
-from shared.problems import Problem, RetryLater
+from shared.problems import Deferred, Problem, RetryLater
+
+if TYPE_CHECKING:
+    from shared.delivery.digests.held import HeldNotifications
 
 log = get_logger(__name__)
 
@@ -56,8 +64,10 @@ IN_PROGRESS_RETRY_AFTER_S = 5
 
 @dataclass(frozen=True)
 class Dispatched:
-    status: str  # "accepted" (sent or queued now) or "duplicate" (an earlier request did)
-    request_id: str  # the request that sent it: ours, or the earlier one
+    # "accepted" (sent, or queued, now), "held" (stored for a storm digest), or "duplicate" (an
+    # earlier request sent it)
+    status: str
+    request_id: str  # the request that sent or holds it: ours, or the earlier one
 
 
 def header_key(value: str | None) -> str | None:
@@ -71,18 +81,27 @@ def header_key(value: str | None) -> str | None:
 
 
 class Dispatcher:
-    """Claim → budget → send → settle, over one transport.
+    """Claim → admit → send → settle, over one transport.
 
-    ``recipient_budget`` is None for the queue worker: the HTTP side checked and counted the
-    recipients when it queued the message.
+    ``limits`` is None where nothing is sent but onto the queue (the HTTP side in queue mode): the
+    queue worker admits each message when it sends it. ``holding`` is None without storage: a
+    notification the limits refuse is then refused (429 with Retry-After) rather than held.
     """
 
     def __init__(
-        self, idempotency: IdempotencyStore, recipient_budget: RecipientBudget | None, transport: Transport
+        self,
+        idempotency: IdempotencyStore,
+        transport: Transport,
+        *,
+        limits: MailboxLimits | None = None,
+        holding: HeldNotifications | None = None,
+        digest_window_s: int = 60,
     ) -> None:
         self._idempotency = idempotency
-        self._recipient_budget = recipient_budget
         self._transport = transport
+        self._limits = limits
+        self._holding = holding
+        self._digest_window_s = digest_window_s
 
     def dispatch(self, mail: GraphSend, request_id: str, *, key: str | None, ttl_s: int) -> Dispatched:
         """Send ``mail`` once per ``key`` (every time when None); a Problem says why it was not sent."""
@@ -91,8 +110,7 @@ class Dispatcher:
             claim = self.claim(key, request_id, ttl_s=ttl_s)
             if not claim.first:
                 return answer_repeat(claim)
-        self.send(lambda: mail, request_id, claim)
-        return Dispatched("accepted", request_id)
+        return Dispatched(self.send(lambda: mail, request_id, claim), request_id)
 
     def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
         """Claim the key; not ``first`` means an earlier request owns it, and ``outcome`` says how it ended.
@@ -110,18 +128,41 @@ class Dispatcher:
             log.info("repeat of request %s (%s): nothing sent", claim.request_id, claim.outcome or "in progress")
         return claim
 
-    def send(self, read_mail: Callable[[], GraphSend], request_id: str, claim: Claim | None) -> None:
-        """Budget → send → settle the claim (if any) by outcome; a failure is raised again after settling.
+    def send(
+        self,
+        read_mail: Callable[[], GraphSend],
+        request_id: str,
+        claim: Claim | None,
+        *,
+        purpose: Purpose | None = None,
+        entries: int = 0,
+    ) -> str:
+        """Admit → send → settle the claim (if any) by outcome; a failure is raised again after settling.
 
-        The mail is read only once the key is ours: a duplicate copy of a queued message must not
-        look for a claim-check blob that its first copy already deleted.
+        Returns "accepted", or "held" when the mailbox's limits refused a notification and it was
+        stored for its route's digest instead. The mail is read only once the key is ours: a
+        duplicate copy of a queued message must not look for a claim-check blob that its first
+        copy already deleted.
         """
         try:
             mail = read_mail()
-            recipients = len(mail.request.message.recipients())
-            if self._recipient_budget is not None:
-                self._recipient_budget.check(mail.mailbox, recipients)
-            self._transport.send(mail, request_id)
+            purpose = purpose or (Purpose.NOTIFICATION if mail.digest is not None else Purpose.MAIL)
+            permit = None
+            if self._limits is not None:
+                try:
+                    permit = admit_waiting(
+                        self._limits, mail.mailbox, len(mail.request.message.recipients()), purpose, entries=entries
+                    )
+                except Deferred as deferral:
+                    if not self._may_hold(mail, purpose, deferral):
+                        raise
+                    assert self._holding is not None
+                    self._holding.hold(mail, request_id, claim.key if claim else None, window_s=self._digest_window_s)
+                    if claim is not None:
+                        self._idempotency.complete(claim, Outcome.HELD)
+                    log.info("held for the route's digest: %s", deferral.code)
+                    return "held"
+            self._send_admitted(mail, request_id, permit)
         except OutcomeUnknown:
             if claim is not None:
                 self._idempotency.complete(claim, Outcome.UNKNOWN)  # it may have been sent: never again
@@ -132,8 +173,31 @@ class Dispatcher:
             raise
         if claim is not None:
             self._idempotency.complete(claim)
-        if self._recipient_budget is not None:
-            self._recipient_budget.record(mail.mailbox, recipients)
+        return "accepted"
+
+    def _may_hold(self, mail: GraphSend, purpose: Purpose, deferral: Deferred) -> bool:
+        # Full send slots free within seconds (admit_waiting waited for them): not worth a digest.
+        return (
+            purpose is Purpose.NOTIFICATION
+            and mail.digest is not None
+            and self._holding is not None
+            and not isinstance(deferral, MailboxBusy)
+        )
+
+    def _send_admitted(self, mail: GraphSend, request_id: str, permit: Permit | None) -> None:
+        """Send; the permit keeps its recipients unless Graph surely did not take the message."""
+        try:
+            self._transport.send(mail, request_id)
+        except OutcomeUnknown:
+            if permit is not None and self._limits is not None:
+                self._limits.settle(permit, taken=True)  # it may have gone: it counts
+            raise
+        except BaseException:
+            if permit is not None and self._limits is not None:
+                self._limits.settle(permit, taken=False)
+            raise
+        if permit is not None and self._limits is not None:
+            self._limits.settle(permit, taken=True)
 
 
 def earlier_outcome_unknown(claim: Claim) -> EarlierOutcomeUnknown:
@@ -149,6 +213,8 @@ def answer_repeat(claim: Claim) -> Dispatched:
     """What a repeat of an earlier request is told: only what is known of that request."""
     if claim.outcome is Outcome.SENT:
         return Dispatched("duplicate", claim.request_id)
+    if claim.outcome is Outcome.HELD:
+        return Dispatched("held", claim.request_id)
     if claim.outcome is Outcome.UNKNOWN:
         raise earlier_outcome_unknown(claim)
     raise earlier_request_in_progress(claim)

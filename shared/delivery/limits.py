@@ -1,8 +1,9 @@
-"""Abuse limits, checked before any Graph call: a rate per caller and a daily recipient budget per mailbox.
+"""The per-caller request rate, checked before anything is parsed: a token bucket per caller.
 
-Both live in the process, so they hold per instance: with N instances a caller gets N times the rate
-and a mailbox N times the budget. They stop a runaway script or a leaked key within seconds; the
-hard ceiling stays Exchange's own (10,000 recipients per mailbox per rolling 24 hours).
+It lives in the process, so it holds per instance, on purpose: what it protects is the instance's
+own CPU and memory from a runaway script or a leaked key, and that is a per-instance resource (with
+N instances a caller gets N times the rate, and N times the capacity to serve it). What protects
+the mailbox from a scaled-out storm is mailbox-wide and lives in storage: ``shared.delivery.mailbox``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,6 @@ class RateLimited(Problem):
     status = 429
     code = "rate_limited"
     title = "Too many requests from this caller"
-
-
-class RecipientBudgetExhausted(Problem):
-    status = 429
-    code = "recipient_budget_exhausted"
-    title = "The sender mailbox's daily recipient budget is used up"
 
 
 def caller_of(headers: Mapping[str, str], params: Mapping[str, str]) -> str:
@@ -77,57 +72,3 @@ class RateLimiter:
                     headers={"Retry-After": str(wait_s)},
                 )
             bucket.tokens -= 1
-
-
-class RecipientBudget:
-    """Recipients sent per mailbox over the last 24 hours, refused past ``per_day``."""
-
-    def __init__(self, per_day: int) -> None:
-        self.per_day = per_day
-        self._sent: dict[str, collections.deque[tuple[float, int]]] = {}
-        # The sum of each history, kept as sends come and go: summing a day's sends on every
-        # message cost O(sends per day), about 1.6 ms per message at 9,000 a day (bench/results.md).
-        self._used_totals: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def check(self, mailbox: str, recipients: int) -> None:
-        now = time.time()
-        with self._lock:
-            used = self._used(mailbox.lower(), now)
-            if used + recipients <= self.per_day:
-                return
-            history = self._sent[mailbox.lower()]
-            # When enough of the oldest sends leave the 24-hour window for this message to fit.
-            freed, wait_s = 0, DAY_S
-            for sent_at, count in history:
-                freed += count
-                if used - freed + recipients <= self.per_day:
-                    wait_s = max(1, math.ceil(sent_at + DAY_S - now))
-                    break
-        raise RecipientBudgetExhausted(
-            f"{mailbox} has sent to {used} recipients in 24 hours; its budget is {self.per_day} "
-            f"(MAIL_DAILY_RECIPIENT_BUDGET), below Exchange's 10,000. Nothing was sent.",
-            headers={"Retry-After": str(wait_s)},
-        )
-
-    def record(self, mailbox: str, recipients: int) -> None:
-        key = mailbox.lower()
-        with self._lock:
-            self._sent.setdefault(key, collections.deque()).append((time.time(), recipients))
-            self._used_totals[key] = self._used_totals.get(key, 0) + recipients
-
-    def highest_use(self) -> int:
-        """The most recipients any one mailbox sent to in the last 24 hours."""
-        now = time.time()
-        with self._lock:
-            return max((self._used(mailbox, now) for mailbox in list(self._sent)), default=0)
-
-    def _used(self, mailbox: str, now: float) -> int:
-        history = self._sent.get(mailbox)
-        if not history:
-            return 0
-        used = self._used_totals[mailbox]
-        while history and history[0][0] <= now - DAY_S:
-            used -= history.popleft()[1]
-        self._used_totals[mailbox] = used
-        return used

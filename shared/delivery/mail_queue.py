@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shared.mail.digest_line import DigestLine
 from shared.mail.graph_message import GraphSend, SendMailRequest
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class QueuedMail:
     enqueued_at: float  # when the bridge first accepted it (epoch seconds)
     body: bytes | None = None  # the exact Graph request, when it fits in the message
     blob: str | None = None  # else the claim check: the blob holding it
+    digest: DigestLine | None = None  # a notification's line in its route's digest (GraphSend.digest)
 
     def to_text(self) -> str:
         document: dict[str, Any] = {
@@ -49,6 +51,8 @@ class QueuedMail:
             document["body"] = base64.b64encode(self.body).decode()
         if self.blob is not None:
             document["blob"] = self.blob
+        if self.digest is not None:
+            document["digest"] = self.digest.to_json()
         return json.dumps(document, separators=(",", ":"))
 
     @classmethod
@@ -64,6 +68,7 @@ class QueuedMail:
             enqueued_at=float(document["enqueuedAt"]),
             body=base64.b64decode(body) if body is not None else None,
             blob=document.get("blob"),
+            digest=DigestLine.from_json(document["digest"]) if document.get("digest") else None,
         )
 
 
@@ -97,16 +102,18 @@ class MailQueue:
             assert queued.blob is not None
             container = self._storage.container(bodies_container(self._queue_name))
             body = bytes(container.download_blob(queued.blob).readall())
-        return GraphSend(queued.mailbox, SendMailRequest.model_validate_json(body), body)
+        return GraphSend(queued.mailbox, SendMailRequest.model_validate_json(body), body, queued.digest)
 
     def forget_body(self, queued: QueuedMail) -> None:
         """Delete the claim-check blob once the message is sent."""
         if queued.blob is not None:
             self._storage.container(bodies_container(self._queue_name)).delete_blob(queued.blob)
 
-    def requeue(self, queued: QueuedMail, *, delay_s: int) -> None:
-        """Put a copy back as the next attempt; the host deletes the original when the function returns."""
-        self.put(dataclasses.replace(queued, attempt=queued.attempt + 1), delay_s=delay_s)
+    def requeue(self, queued: QueuedMail, *, delay_s: int, next_attempt: bool = True) -> None:
+        """Put a copy back, as the next attempt unless it was not attempted (deferred by our own
+        limits); the host deletes the original when the function returns."""
+        attempt = queued.attempt + 1 if next_attempt else queued.attempt
+        self.put(dataclasses.replace(queued, attempt=attempt), delay_s=delay_s)
 
     def to_poison(self, queued: QueuedMail, error: dict[str, Any]) -> None:
         document = {**json.loads(queued.to_text()), "error": error, "failedAt": time.time()}

@@ -3,7 +3,10 @@
 It runs the same claim → send → settle flow as the HTTP endpoints (``Dispatcher``), on a delivery
 key per request id, so two copies of one message (a copy re-queued just before a crash) cannot
 both be sent. What happens next is decided by the failure's category alone:
-- sent: the claim-check blob is deleted; the host deletes the queue message when we return.
+- sent, or held for its route's storm digest: the claim-check blob is deleted; the host deletes
+  the queue message when we return.
+- ``Deferred`` (the mailbox's pace, budget or send slots; mail that cannot be held): a copy goes
+  back on the queue for when the limit frees, with the same attempt number: nothing was tried.
 - ``RetryLater`` (Graph throttling or unavailable past the send deadline, no token, outbox busy):
   a copy goes back on the queue, invisible for the problem's Retry-After (or a backoff), with
   attempt + 1; after MAX_ATTEMPTS it goes to the poison queue instead. The host then deletes the
@@ -30,13 +33,14 @@ from shared.delivery.idempotency import Claim, Outcome
 from shared.delivery.mail_queue import MailQueue, QueuedMail
 from shared.delivery.transports import OutcomeUnknown, RetryLater
 from shared.logs import get_logger
-from shared.problems import Problem
+from shared.problems import Deferred, Problem
 
 log = get_logger(__name__)
 
 MAX_ATTEMPTS = 8
 DELIVERY_KEY_TTL_S = 7 * 24 * 3600  # as long as a message can sit in a queue
 MAX_BACKOFF_S = 300
+DEFERRAL_JITTER_S = 5
 
 
 class QueueWorker:
@@ -51,17 +55,22 @@ class QueueWorker:
             self._after_repeat(queued, claim)
             return
         try:
-            self._dispatcher.send(lambda: self._mail_queue.read_mail(queued), queued.request_id, claim)
+            status = self._dispatcher.send(lambda: self._mail_queue.read_mail(queued), queued.request_id, claim)
         except Problem as problem:  # the claim is settled already: kept for OutcomeUnknown, else released
             self._after_failure(queued, problem)
             return
-        self._mail_queue.forget_body(queued)
-        log.info("queued message delivered (attempt %d)", queued.attempt)
+        self._mail_queue.forget_body(queued)  # a held notification's request is in the held store now
+        if status == "held":
+            log.info("queued notification held for its route's digest (attempt %d)", queued.attempt)
+        else:
+            log.info("queued message delivered (attempt %d)", queued.attempt)
 
     def _after_repeat(self, queued: QueuedMail, claim: Claim) -> None:
         """Another copy of this message owns its delivery key."""
         if claim.outcome is Outcome.SENT:
             log.warning("queued message already delivered: dropped this copy")
+        elif claim.outcome is Outcome.HELD:
+            log.warning("queued notification already held for a digest: dropped this copy")
         elif claim.outcome is None:
             # A live copy is sending it: raise, so the host retries this copy after visibilityTimeout
             # and it learns how that one ended (dropping it would lose the message if that one dies).
@@ -77,6 +86,13 @@ class QueueWorker:
         if isinstance(problem, OutcomeUnknown):
             self._mail_queue.to_poison(queued, error)
             log.error("outcome unknown, moved to the poison queue: %s", problem.detail)
+            return
+        if isinstance(problem, Deferred):
+            # Our own limits said not now: nothing was attempted, so no attempt is used up, and a
+            # storm's backlog waits its turn however long it is. Jittered, so it does not return at once.
+            delay_s = (problem.retry_after_s or 5) + random.randint(0, DEFERRAL_JITTER_S)  # noqa: S311
+            self._mail_queue.requeue(queued, delay_s=delay_s, next_attempt=False)
+            log.info("deferred %d s by the mailbox's limits: %s", delay_s, problem.code)
             return
         if not isinstance(problem, RetryLater) or queued.attempt >= MAX_ATTEMPTS:
             self._mail_queue.to_poison(queued, error)

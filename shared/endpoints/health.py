@@ -12,6 +12,7 @@ from typing import Literal
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.delivery.mailbox import MailboxLimitsUnavailable
 from shared.endpoints._respond import responding
 from shared.problems import PROBLEM_CONTENT_TYPE, Problem, json_response
 from shared.runtime import Runtime, current_runtime
@@ -26,11 +27,19 @@ class _Report(BaseModel):
     model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
 
 
-class RecipientBudget(_Report):
-    """The daily recipient budget, per instance; no mailbox is named, this endpoint being anonymous."""
+class MailboxLimitsReport(_Report):
+    """The sender mailboxes' limits and digests; no mailbox is named, this endpoint being anonymous."""
 
+    # "table": shared by every instance (Table storage); "memory": this process only (no storage).
+    store: Literal["table", "memory"]
     per_mailbox_per_day: int = Field(alias="perMailboxPerDay")
-    highest_use_last_24h: int = Field(alias="highestUseLast24h")
+    digest_reserve: int = Field(alias="digestReserve")
+    messages_per_minute: int = Field(alias="messagesPerMinute")
+    # None when the store cannot be read right now.
+    highest_use_last_24h: int | None = Field(alias="highestUseLast24h")
+    sends_in_flight: int | None = Field(alias="sendsInFlight")
+    held_notifications: int | None = Field(alias="heldNotifications")
+    last_digest_at: float | None = Field(None, alias="lastDigestAt")
 
 
 class Health(_Report):
@@ -41,7 +50,7 @@ class Health(_Report):
     auth: AuthMode
     cloud: str = Field(json_schema_extra={"enum": list(CLOUDS)})
     delivery: DeliveryMode
-    recipient_budget: RecipientBudget = Field(alias="recipientBudget")
+    mailbox_limits: MailboxLimitsReport = Field(alias="mailboxLimits")
 
 
 @responding
@@ -59,9 +68,32 @@ def handle_health(req: func.HttpRequest, request_id: str, runtime: Runtime | Non
         auth=settings.credentials.auth_mode,
         cloud=settings.graph.cloud.name,
         delivery=settings.delivery.mode,
-        recipient_budget=RecipientBudget(
-            per_mailbox_per_day=settings.limits.daily_recipient_budget,
-            highest_use_last_24h=runtime.recipient_budget.highest_use(),
-        ),
+        mailbox_limits=_mailbox_report(runtime),
     )
     return json_response(report.model_dump(mode="json"), 200, headers=NO_STORE)
+
+
+def _mailbox_report(runtime: Runtime) -> MailboxLimitsReport:
+    from azure.core.exceptions import AzureError
+
+    limits = runtime.settings.limits
+    used = in_flight = held = None
+    last_digest_at = None
+    try:
+        usages = runtime.mailbox_limits.usage()
+        used = max((usage.recipients_used for usage in usages), default=0)
+        in_flight = sum(usage.in_flight for usage in usages)
+        last_digest_at = max((usage.last_digest_at or 0.0 for usage in usages), default=0.0) or None
+        held = sum(runtime.holding.counts().values()) if runtime.holding is not None else 0
+    except (MailboxLimitsUnavailable, AzureError):
+        pass  # storage unreachable: reported as unknown, and the mail routes answer 503 meanwhile
+    return MailboxLimitsReport(
+        store=runtime.mailbox_limits.kind,
+        per_mailbox_per_day=limits.daily_recipient_budget,
+        digest_reserve=limits.digest_reserve,
+        messages_per_minute=limits.mailbox_messages_per_minute,
+        highest_use_last_24h=used,
+        sends_in_flight=in_flight,
+        held_notifications=held,
+        last_digest_at=last_digest_at,
+    )

@@ -8,6 +8,7 @@ This is the one place routes act on notifications, for every source: whether the
 from __future__ import annotations
 
 from shared.addresses import SimpleAddress
+from shared.mail.digest_line import digest_line
 from shared.mail.draft import MailDraft
 from shared.mail.graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
 from shared.mail.rendering import Renderer
@@ -83,7 +84,11 @@ def compose(notification: Notification, route: Route, route_name: str, renderer:
         ],
     )
     return MailDraft(
-        SendMailRequest(message=message), route.from_, recipients_field=f"route {route_name}", route_name=route_name
+        SendMailRequest(message=message),
+        route.from_,
+        recipients_field=f"route {route_name}",
+        route_name=route_name,
+        digest=digest_line(notification, route_name) if route.digest else None,
     )
 
 

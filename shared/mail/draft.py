@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.mail.digest_line import DigestLine
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import FieldError, Problem, field_path
@@ -34,6 +35,8 @@ class MailDraft:
     sender_field: str = "from"
     # The route a webhook notification was composed for; None for /api/mail.
     route_name: str | None = None
+    # The notification's line in a storm digest, when its route allows holding it (``GraphSend.digest``).
+    digest: DigestLine | None = None
 
 
 def parse_mail_request(payload: Any) -> MailDraft:

@@ -15,7 +15,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from shared.addresses import Address, DisplayName, SingleLine, check_single_line, whole_text_pattern
+
+if TYPE_CHECKING:
+    from shared.mail.digest_line import DigestLine
 
 # Graph refuses a request body over 4 MB ("The maximum request length supported is 4MB"):
 # https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/682
@@ -208,3 +211,6 @@ class GraphSend:
     mailbox: str
     request: SendMailRequest
     body: bytes
+    # A webhook notification's line in a storm digest: set when its route allows holding it for one
+    # (past the mailbox's pace or budget) instead of refusing it; None for /api/mail and digests.
+    digest: DigestLine | None = None

@@ -92,7 +92,7 @@ class MailPolicy:
                 f"{MAX_GRAPH_REQUEST_BYTES:,} (4 MB), and base64 makes attachments a third larger. "
                 "Send smaller or fewer attachments, or a link instead.",
             )
-        return GraphSend(mailbox=mailbox, request=request, body=body)
+        return GraphSend(mailbox=mailbox, request=request, body=body, digest=draft.digest)
 
     def _sender_mailbox(self, draft: MailDraft) -> str:
         requested = draft.requested_sender

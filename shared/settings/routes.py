@@ -47,6 +47,9 @@ class Route(BaseModel):
     # Sender event kinds this route wants (GitHub: "workflow_run", "release", ...); None: the
     # source's own defaults.
     events: list[Annotated[StrictStr, AfterValidator(_check_name)]] | None = None
+    # Notifications past the sender mailbox's pace or budget are held for one digest mail of this
+    # route (needs storage); false: they are refused with 429 (direct) or wait on the queue.
+    digest: StrictBool = True
 
     def recipients(self) -> list[SimpleAddress]:
         return [*self.to, *self.cc, *self.bcc]

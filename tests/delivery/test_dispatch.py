@@ -1,4 +1,4 @@
-"""The one claim → budget → send → settle flow, over a recording transport: no MSAL, no HTTP."""
+"""The one claim → admit → send → settle flow, over a recording transport: no MSAL, no HTTP."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from shared.delivery.dispatch import Dispatcher, EarlierOutcomeUnknown, EarlierRequestInProgress
 from shared.delivery.idempotency import memory as memory_module
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
-from shared.delivery.limits import RecipientBudget, RecipientBudgetExhausted
+from shared.delivery.mailbox import MailboxRules, RecipientBudgetExhausted
+from shared.delivery.mailbox.memory import MemoryMailboxLimits
 from shared.delivery.transports import OutcomeUnknown, Refused, RetryLater
 from shared.mail.draft import parse_mail_request
 from shared.mail.graph_message import GraphSend
@@ -32,8 +33,18 @@ def store() -> MemoryIdempotencyStore:
     return MemoryIdempotencyStore()
 
 
+def limits(per_day: int = 100) -> MemoryMailboxLimits:
+    return MemoryMailboxLimits(
+        MailboxRules(recipients_per_day=per_day, digest_reserve=0, messages_per_minute=1000, slot_lease_s=60)
+    )
+
+
+def used(limits: MemoryMailboxLimits) -> int:
+    return max((usage.recipients_used for usage in limits.usage()), default=0)
+
+
 def dispatcher(store: MemoryIdempotencyStore, transport: RecordingTransport, per_day: int = 100) -> Dispatcher:
-    return Dispatcher(store, RecipientBudget(per_day), transport)
+    return Dispatcher(store, transport, limits=limits(per_day))
 
 
 def test_a_key_sends_once_and_repeats_answer_duplicate_with_the_first_request_id(
@@ -117,14 +128,14 @@ def test_a_claim_its_owner_never_settled_is_an_unknown_outcome_never_a_second_se
 def test_the_budget_is_checked_before_sending_and_counts_only_what_was_sent(
     store: MemoryIdempotencyStore, transport: RecordingTransport
 ) -> None:
-    budget = RecipientBudget(3)
-    flow = Dispatcher(store, budget, transport)
+    budget = limits(3)
+    flow = Dispatcher(store, transport, limits=budget)
     transport.fail_next(RetryLater("busy"))
     with pytest.raises(RetryLater):
         flow.dispatch(approved(to=["a@contoso.com", "b@contoso.com"]), "req-1", key=None, ttl_s=TTL_S)
-    assert budget.highest_use() == 0, "a failed send uses no budget"
+    assert used(budget) == 0, "a send Graph did not take gives its recipients back"
     flow.dispatch(approved(to=["a@contoso.com", "b@contoso.com"]), "req-2", key="k", ttl_s=TTL_S)
-    assert budget.highest_use() == 2
+    assert used(budget) == 2
     with pytest.raises(RecipientBudgetExhausted):
         flow.dispatch(approved(to=["a@contoso.com", "b@contoso.com"]), "req-3", key="other", ttl_s=TTL_S)
     assert len(transport.attempts) == 2, "over budget: the transport is not asked"
@@ -133,10 +144,22 @@ def test_the_budget_is_checked_before_sending_and_counts_only_what_was_sent(
     )
 
 
-def test_without_a_budget_nothing_is_checked_or_counted(
+def test_an_unknown_outcome_keeps_its_recipients_counted(
     store: MemoryIdempotencyStore, transport: RecordingTransport
 ) -> None:
-    flow = Dispatcher(store, None, transport)
+    budget = limits(3)
+    flow = Dispatcher(store, transport, limits=budget)
+    transport.fail_next(OutcomeUnknown("no answer"))
+    with pytest.raises(OutcomeUnknown):
+        flow.dispatch(approved(to=["a@contoso.com", "b@contoso.com"]), "req-1", key=None, ttl_s=TTL_S)
+    assert used(budget) == 2, "Graph may have sent it: its recipients count"
+    assert [usage.in_flight for usage in budget.usage()] == [0], "its send slot is free again"
+
+
+def test_without_limits_nothing_is_checked_or_counted(
+    store: MemoryIdempotencyStore, transport: RecordingTransport
+) -> None:
+    flow = Dispatcher(store, transport)
     claim = flow.claim("delivery:req-1", "req-1", ttl_s=TTL_S)
     flow.send(lambda: approved(to=["a@contoso.com", "b@contoso.com"]), "req-1", claim)
     assert not flow.claim("delivery:req-1", "req-9", ttl_s=TTL_S).first
@@ -145,7 +168,7 @@ def test_without_a_budget_nothing_is_checked_or_counted(
 
 def test_the_mail_is_read_only_once_the_key_is_claimed(store: MemoryIdempotencyStore) -> None:
     """A queued duplicate must not look for a claim-check blob its first copy deleted."""
-    flow = Dispatcher(store, None, RecordingTransport())
+    flow = Dispatcher(store, RecordingTransport())
     reads: list[str] = []
 
     def read_mail() -> GraphSend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.delivery.limits import RateLimited, RateLimiter, RecipientBudget, RecipientBudgetExhausted, caller_of
+from shared.delivery.limits import RateLimited, RateLimiter, caller_of
 from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
@@ -57,27 +57,10 @@ def test_daily_recipient_budget(mi_runtime: RuntimeFactory, graph: FakeGraph, id
     assert handle_mail(mail_request(three), runtime).status_code == 202
     refused = handle_mail(mail_request(three), runtime)
     assert (refused.status_code, response_json(refused)["code"]) == (429, "recipient_budget_exhausted")
-    assert 86000 < int(refused.headers["Retry-After"]) <= 86400
+    # The budget counts in 10-minute buckets, each until 24 hours after its end: at most 10 min extra.
+    assert 86400 < int(refused.headers["Retry-After"]) <= 87000
     assert (
         handle_mail(mail_request({"to": ["a@contoso.com", "b@contoso.com"], "subject": "x"}), runtime).status_code
         == 202
     )
     assert len(graph.sent) == 2
-
-
-def test_budget_counts_per_mailbox_and_frees_after_24_hours(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
-    clock = [1_000_000.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    budget = RecipientBudget(per_day=10)
-    budget.record("a@contoso.com", 6)
-    clock[0] += 3600
-    budget.record("a@contoso.com", 4)
-    budget.check("b@contoso.com", 10)
-    with pytest.raises(RecipientBudgetExhausted) as caught:
-        budget.check("A@contoso.com", 1)
-    assert caught.value.headers["Retry-After"] == str(24 * 3600 - 3600)
-    clock[0] += 24 * 3600 - 3600
-    budget.check("a@contoso.com", 6)
-    assert budget.highest_use() == 4

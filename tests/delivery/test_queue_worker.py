@@ -57,7 +57,7 @@ class Bridge:
 
     @property
     def worker(self) -> QueueWorker:
-        return QueueWorker(Dispatcher(self.store, None, self.transport), self.queue)
+        return QueueWorker(Dispatcher(self.store, self.transport), self.queue)
 
     def accept(self, mail: GraphSend) -> QueuedMail:
         """What the HTTP side does: queue the mail; return the envelope the host hands the worker."""

@@ -44,7 +44,9 @@ def instances(tmp_path: Path, azurite: str, graph: FakeGraph) -> Iterator[list[R
     with FakeManagedIdentity() as identity, ExitStack() as stack:
         identity.on_issue = graph.valid_tokens.add
         environment = {
-            "MAIL_SENDER": "bridge@contoso.com",
+            # A mailbox of its own: the session's Azurite keeps every mailbox's shared limits, and
+            # other tests' sends through bridge@contoso.com would count against this one's pace.
+            "MAIL_SENDER": f"bridge-{uuid.uuid4().hex[:8]}@contoso.com",
             "MAIL_DEFAULT_TO": "oncall@contoso.com",
             "GRAPH_BASE_URL": graph.base_url,
             "AzureWebJobsStorage": azurite,

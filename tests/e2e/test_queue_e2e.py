@@ -21,7 +21,9 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_the_dev_server_polls_the_queue_like_the_host(tmp_path: Path, azurite: str) -> None:
-    settings = write_settings(tmp_path / "local.settings.json", {"MAIL_SENDER": "bridge@contoso.com"})
+    settings = write_settings(
+        tmp_path / "local.settings.json", {"MAIL_SENDER": f"bridge-{uuid.uuid4().hex[:8]}@contoso.com"}
+    )
     with FakeGraph() as graph, FakeManagedIdentity() as identity:
         identity.on_issue = graph.valid_tokens.add
         environment = {

@@ -50,7 +50,16 @@ def test_health_reports_transport_auth_and_cloud_only(environment: pytest.Monkey
         "auth": "managed_identity",
         "cloud": "usgov",
         "delivery": "direct",
-        "recipientBudget": {"perMailboxPerDay": 8000, "highestUseLast24h": 0},
+        "mailboxLimits": {
+            "store": "memory",
+            "perMailboxPerDay": 8000,
+            "digestReserve": 500,
+            "messagesPerMinute": 30,
+            "highestUseLast24h": 0,
+            "sendsInFlight": 0,
+            "heldNotifications": 0,
+            "lastDigestAt": None,
+        },
     }
 
 

@@ -4,6 +4,15 @@ Behaviour follows Graph's documentation (https://learn.microsoft.com/graph/api/u
 https://learn.microsoft.com/graph/errors, https://learn.microsoft.com/graph/throttling): 202 with an empty body on
 success, ``request-id``/``client-request-id`` headers, Graph's error body shape, 401
 ``InvalidAuthenticationToken`` for a refused bearer token, 413 above the 4 MB request cap.
+
+Two limits of the mailbox behind it, as strict as Microsoft documents them:
+- Outlook's 4 concurrent requests per app and mailbox: the fifth in flight is answered 429
+  ``ApplicationThrottled`` "Application is over its MailboxConcurrency limit." with Retry-After
+  (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits);
+- Exchange's recipient rate (10,000 per rolling 24 hours; ``recipients_per_day``): past it the
+  mailbox is blocked from sending while sendMail still answers 202, so every message accepted from
+  then on is recorded in ``blocked``, never delivered, and nothing in the answer says so
+  (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits).
 """
 
 from __future__ import annotations
@@ -74,8 +83,21 @@ class FakeGraph(FakeHttpServer):
     ``expire_tokens()``/``revoke()`` make tokens be refused from then on, whatever the mode.
     """
 
-    def __init__(self, *, default_delay_s: float = 0.0, valid_tokens: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        default_delay_s: float = 0.0,
+        valid_tokens: Iterable[str] = (),
+        mailbox_concurrency: int = 4,
+        recipients_per_day: int = 10_000,
+    ) -> None:
         super().__init__()
+        self.mailbox_concurrency = mailbox_concurrency
+        self.recipients_per_day = recipients_per_day
+        self._recipients_accepted: dict[str, int] = {}
+        self._blocked_mailboxes: set[str] = set()
+        self._blocked: list[GraphRequest] = []
+        self._concurrency_refusals = 0
         self.default_delay_s = default_delay_s  # for answers not scripted, e.g. 0.05 like Graph
         # A plain set so a token issuer can feed it: ``identity.on_issue = graph.valid_tokens.add``.
         self.valid_tokens: set[str] = set(valid_tokens)
@@ -95,6 +117,24 @@ class FakeGraph(FakeHttpServer):
     def sent(self) -> list[GraphRequest]:
         """The requests answered 202 Accepted, i.e. the mails Graph would send."""
         return [request for request in self.requests if request.status == 202]
+
+    @property
+    def blocked(self) -> list[GraphRequest]:
+        """Requests answered 202 that Exchange then blocked: the mailbox was past its recipient rate."""
+        with self._lock:
+            return list(self._blocked)
+
+    @property
+    def delivered(self) -> list[GraphRequest]:
+        """The mails that would reach their recipients: accepted and not blocked."""
+        blocked = {id(request) for request in self.blocked}
+        return [request for request in self.sent if id(request) not in blocked]
+
+    @property
+    def concurrency_refusals(self) -> int:
+        """Requests refused with 429 for being over the mailbox's concurrency limit."""
+        with self._lock:
+            return self._concurrency_refusals
 
     @property
     def max_concurrent_per_mailbox(self) -> dict[str, int]:
@@ -154,7 +194,20 @@ class FakeGraph(FakeHttpServer):
         )
         with self._lock:
             self._requests.append(recorded)
+            if recorded.status == 202 and mailbox is not None:
+                self._count_recipients(mailbox.lower(), recorded)
         return answer
+
+    def _count_recipients(self, mailbox: str, recorded: GraphRequest) -> None:
+        """Exchange's recipient rate: once past it, the mailbox's accepted mail is blocked."""
+        message = recorded.json.get("message", {}) if isinstance(recorded.json, dict) else {}
+        count = sum(len(message.get(field) or []) for field in ("toRecipients", "ccRecipients", "bccRecipients"))
+        total = self._recipients_accepted.get(mailbox, 0) + count
+        self._recipients_accepted[mailbox] = total
+        if total > self.recipients_per_day:
+            self._blocked_mailboxes.add(mailbox)
+        if mailbox in self._blocked_mailboxes:
+            self._blocked.append(recorded)
 
     def _answer(self, request: HttpRequest, mailbox: str | None, ids: dict[str, str]) -> HttpAnswer:
         def error(status: int, code: str, message: str) -> HttpAnswer:
@@ -177,6 +230,13 @@ class FakeGraph(FakeHttpServer):
         refusal = self._token_refusal(request.headers.get("authorization"))
         if refusal is not None:
             return error(401, "InvalidAuthenticationToken", refusal)
+
+        with self._lock:
+            over_limit = self._in_flight_per_mailbox.get(mailbox, 0) > self.mailbox_concurrency
+            self._concurrency_refusals += over_limit
+        if over_limit:
+            answer = error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
+            return replace(answer, headers={**answer.headers, "Retry-After": "1"}, delay_s=0.0)
 
         scripted = self._next_scripted()
         if scripted is not None:

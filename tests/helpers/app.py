@@ -38,10 +38,12 @@ SENDER = "bridge@contoso.com"
 def settings_from(**values: str) -> Settings:
     """Settings as the app reads them, from environment-style strings (MAIL_SENDER preset).
 
-    The per-caller rate limit is off unless a test sets it: most tests send faster than any
-    sensible limit on purpose, and tests/test_limits.py tests the limit itself.
+    The per-caller rate limit and the mailbox's pace are as good as off unless a test sets them:
+    most tests send faster than any sensible limit on purpose; tests/delivery/test_limits.py and
+    tests/delivery/mailbox test the limits themselves.
     """
-    return load_settings({"MAIL_SENDER": SENDER, "MAIL_RATE_LIMIT_PER_MINUTE": "0", **values})
+    as_good_as_off = {"MAIL_RATE_LIMIT_PER_MINUTE": "0", "MAIL_MAILBOX_MESSAGES_PER_MINUTE": "10000"}
+    return load_settings({"MAIL_SENDER": SENDER, **as_good_as_off, **values})
 
 
 def reference_example(number: int) -> str:

@@ -4,7 +4,7 @@ A key is claimed atomically before anything is sent. The first claimant gets ``C
 and must then either ``complete`` it with its outcome (``SENT``: the message went out, or is
 safely queued; ``UNKNOWN``: it may have gone out) or ``release`` it (nothing went out: a retry must
 be able to send). Every later claimant within the key's time to live sends nothing and learns the
-first claimant's request id and outcome: ``SENT``, ``UNKNOWN``, or None while the first is still
+first claimant's request id and outcome: ``SENT``, ``UNKNOWN``, ``HELD``, or None while the first is still
 sending (the HA Alertmanager pair arriving at the same instant). A claim that was neither
 completed nor released lapses after its lease: its owner stopped between claim and settle (a
 crash, an instance recycled), so whether it sent is unknown. The next claimant takes it over and is
@@ -38,6 +38,8 @@ class IdempotencyUnavailable(RetryLater):
 class Outcome(enum.StrEnum):
     SENT = "sent"  # the transport took it: Graph accepted it, or it is on the queue
     UNKNOWN = "unknown"  # it may or may not have been sent (no answer after sending, a Graph 5xx, a crash)
+    # Held for a storm digest (stored, not sent yet): the digest settles it later with ``resolve``.
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,7 @@ class IdempotencyStore(Protocol):
     def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None: ...
 
     def release(self, claim: Claim) -> None: ...
+
+    def resolve(self, key: str, outcome: Outcome | None) -> None:
+        """Settle a key whose claim was completed ``HELD``: with the digest's outcome, or freed (None)."""
+        ...

@@ -51,6 +51,16 @@ class MemoryIdempotencyStore:
             if record is not None and str(record.version) == claim.etag:
                 del self._records[claim.key]
 
+    def resolve(self, key: str, outcome: Outcome | None) -> None:
+        with self._lock:
+            record = self._records.get(key)
+            if record is None:
+                return
+            if outcome is None:
+                del self._records[key]
+            else:
+                record.outcome = outcome
+
     def _forget_expired(self, now: float) -> None:
         for key in [key for key, record in self._records.items() if record.expires_at <= now]:
             del self._records[key]

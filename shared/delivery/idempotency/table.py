@@ -107,6 +107,25 @@ class TableIdempotencyStore:
             # Already taken over by another claimant (412) is fine: theirs to keep.
             log.warning("idempotency record not released: %s", type(exc).__name__)
 
+    def resolve(self, key: str, outcome: Outcome | None) -> None:
+        """Settle a held key once its digest is settled; a record expired meanwhile needs nothing."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        partition, row = _location(key)
+        try:
+            if outcome is None:
+                self._table.delete_entity(partition, row)
+            else:
+                self._table.update_entity(
+                    {"PartitionKey": partition, "RowKey": row, "LeaseUntil": 0.0, "Outcome": outcome.value},
+                    mode=UpdateMode.MERGE,
+                )
+        except ResourceNotFoundError:
+            pass
+        except AzureError as exc:
+            log.warning("held idempotency record not resolved: %s", type(exc).__name__)
+
 
 def _location(key: str) -> tuple[str, str]:
     # Keys hold characters Table storage refuses in keys ('/', '#', '?'); a hash has none, and its

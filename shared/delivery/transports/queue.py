@@ -39,9 +39,13 @@ class QueueTransport:
             if len(mail.body) > MAX_INLINE_BODY_BYTES:
                 blob = f"{request_id}.json"
                 self._mail_queue.store_body(blob, mail.body)
-                queued = QueuedMail(request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, blob=blob)
+                queued = QueuedMail(
+                    request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, blob=blob, digest=mail.digest
+                )
             else:
-                queued = QueuedMail(request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, body=mail.body)
+                queued = QueuedMail(
+                    request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, body=mail.body, digest=mail.digest
+                )
             self._mail_queue.put(queued)
         except Exception as exc:
             from azure.core.exceptions import AzureError
