@@ -80,10 +80,25 @@ param mailRateLimitPerMinute int = 300
 @maxValue(100000)
 param mailRateLimitBurst int = 100
 
-@description('MAIL_DAILY_RECIPIENT_BUDGET: recipients per sender mailbox and instance per rolling 24 hours; Exchange stops at 10,000.')
+@description('MAIL_DAILY_RECIPIENT_BUDGET: recipients per sender mailbox per rolling 24 hours, every instance together; Exchange stops at 10,000.')
 @minValue(1)
 @maxValue(10000)
 param mailDailyRecipientBudget int = 8000
+
+@description('MAIL_DIGEST_RESERVE: recipients of the daily budget kept for storm digests; below the budget.')
+@minValue(0)
+@maxValue(10000)
+param mailDigestReserve int = 500
+
+@description('MAIL_MAILBOX_MESSAGES_PER_MINUTE: messages per sender mailbox per minute, every instance together; Exchange delays mail past 30.')
+@minValue(1)
+@maxValue(10000)
+param mailMailboxMessagesPerMinute int = 30
+
+@description('MAIL_DIGEST_WINDOW_S: seconds held notifications gather before the digest of their route is sent.')
+@minValue(1)
+@maxValue(3600)
+param mailDigestWindowSeconds int = 60
 
 // ---- Microsoft Graph ----
 
@@ -300,6 +315,9 @@ module api 'app/api.bicep' = {
     mailRateLimitPerMinute: mailRateLimitPerMinute
     mailRateLimitBurst: mailRateLimitBurst
     mailDailyRecipientBudget: mailDailyRecipientBudget
+    mailDigestReserve: mailDigestReserve
+    mailMailboxMessagesPerMinute: mailMailboxMessagesPerMinute
+    mailDigestWindowSeconds: mailDigestWindowSeconds
     graphCloud: graphCloud
     graphBaseUrl: graphBaseUrl
     azureAuthorityHost: azureAuthorityHost

@@ -40,6 +40,15 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+// Set, not left to the platform's default: the HTTP functions wait on Graph and Table storage far
+// more than they compute, so one instance serves many at once, and fewer instances in a storm mean
+// less contention on each mailbox's shared ledger. How much is sent never grows with instances: the
+// mailbox limits (4 in flight, the pace, the budget) are shared by all of them.
+@description('HTTP invocations one instance runs at once (scaleAndConcurrency.triggers.http.perInstanceConcurrency).')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
 @description('Always-ready (pre-warmed, billed) instances for HTTP triggers; 0 scales to zero.')
 @minValue(0)
 @maxValue(20)
@@ -88,6 +97,21 @@ param mailRateLimitBurst int = 100
 @minValue(1)
 @maxValue(10000)
 param mailDailyRecipientBudget int = 8000
+
+@description('MAIL_DIGEST_RESERVE: recipients of the daily budget kept for storm digests; below the budget.')
+@minValue(0)
+@maxValue(10000)
+param mailDigestReserve int = 500
+
+@description('MAIL_MAILBOX_MESSAGES_PER_MINUTE: messages per sender mailbox per minute, every instance together; Exchange delays mail past 30.')
+@minValue(1)
+@maxValue(10000)
+param mailMailboxMessagesPerMinute int = 30
+
+@description('MAIL_DIGEST_WINDOW_S: seconds held notifications gather before the digest of their route is sent.')
+@minValue(1)
+@maxValue(3600)
+param mailDigestWindowSeconds int = 60
 
 @allowed([
   'global'
@@ -258,6 +282,18 @@ var deliverySettings = [
     name: 'MAIL_DAILY_RECIPIENT_BUDGET'
     value: string(mailDailyRecipientBudget)
   }
+  {
+    name: 'MAIL_DIGEST_RESERVE'
+    value: string(mailDigestReserve)
+  }
+  {
+    name: 'MAIL_MAILBOX_MESSAGES_PER_MINUTE'
+    value: string(mailMailboxMessagesPerMinute)
+  }
+  {
+    name: 'MAIL_DIGEST_WINDOW_S'
+    value: string(mailDigestWindowSeconds)
+  }
 ]
 
 // Overrides, routes, templates and secrets are set only when given: an empty
@@ -403,6 +439,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
         alwaysReady: (alwaysReadyInstanceCount > 0) ? [
           {
             name: 'http'

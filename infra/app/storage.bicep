@@ -35,6 +35,11 @@ var mailPoisonQueueName = '${mailQueueName}-poison'
 // Claim check: Graph requests too large for a 64 KB queue message.
 var mailBodiesContainerName = '${mailQueueName}-bodies'
 var idempotencyTableName = 'mailhookidempotency'
+// Mailbox-wide limits and storm digests (shared/delivery/mailbox, shared/delivery/digests): fixed names.
+var mailboxesTableName = 'mailhookmailboxes'
+var heldTableName = 'mailhookheld'
+var heldBodiesContainerName = 'mailhook-held'
+var digestQueueName = 'mailhook-digests'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the app has no VNet integration, so the host reaches its storage over the public endpoint; every request needs an Entra token (shared keys off)
@@ -114,6 +119,36 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 resource idempotencyTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: idempotencyTableName
+}
+
+// Each sender mailbox's recipient budget, pace and send slots, shared by every instance.
+resource mailboxesTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: mailboxesTableName
+}
+
+// Notifications held for a storm digest, their bodies when large, and the digest flush queue.
+resource heldTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: heldTableName
+}
+
+resource heldBodiesContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: heldBodiesContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource digestQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: digestQueueName
+}
+
+resource digestPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'mailhook-digests-poison'
 }
 
 output name string = storage.name

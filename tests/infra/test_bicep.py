@@ -27,7 +27,12 @@ import pytest
 from lark.exceptions import LarkError  # pycep's grammar engine; its parse errors
 from pycep import BicepParser
 
+from shared.delivery.digests.flush import poison_queue as digest_poison_queue
+from shared.delivery.digests.held import BODIES_CONTAINER as HELD_BODIES_CONTAINER
+from shared.delivery.digests.held import FLUSH_QUEUE
+from shared.delivery.digests.held import TABLE_NAME as HELD_TABLE
 from shared.delivery.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
+from shared.delivery.mailbox.table import TABLE_NAME as MAILBOXES_TABLE
 from shared.delivery.mail_queue import bodies_container, poison_queue
 from shared.settings.delivery import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
 from tests.helpers.infra_tools import find_tool
@@ -469,7 +474,8 @@ def test_storage_is_identity_only_tls12_and_private_blobs(trees: dict[str, dict[
     assert properties["minimumTlsVersion"] == "TLS1_2"
     assert properties["supportsHttpsTrafficOnly"] is True
     containers = resources_of_type(storage_tree, "Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert len(containers) == 2, sorted(containers)  # the app package and the claim-check bodies
+    # The app package, the claim-check bodies, and the bodies of notifications held for digests.
+    assert len(containers) == 3, sorted(containers)
     for name, declaration in containers.items():
         assert body(declaration)["properties"]["publicAccess"] == "None", name
 
@@ -497,11 +503,12 @@ def test_queue_mode_storage_has_the_names_the_app_derives(trees: dict[str, dict[
     # One parameter names them all: the app's own functions, applied to it, give the Bicep names.
     queue = "${mailQueueName}"
     queues = names_of(storage_tree, "Microsoft.Storage/storageAccounts/queueServices/queues")
-    assert queues == {"mailQueueName", poison_queue(queue)}, queues
+    # The storm digests' flush queue and its poison queue have fixed names (the trigger's binding).
+    assert queues == {"mailQueueName", poison_queue(queue), FLUSH_QUEUE, digest_poison_queue()}, queues
     containers = names_of(storage_tree, "Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert bodies_container(queue) in containers, containers
+    assert {bodies_container(queue), HELD_BODIES_CONTAINER} <= containers, containers
     tables = names_of(storage_tree, "Microsoft.Storage/storageAccounts/tableServices/tables")
-    assert tables == {IDEMPOTENCY_TABLE}, tables
+    assert tables == {IDEMPOTENCY_TABLE, MAILBOXES_TABLE, HELD_TABLE}, tables
     # Each under the account's one service of its kind (parent chain, not a name with slashes).
     for service, (child, symbol) in {
         "queueServices": ("queues", "queueService"),
@@ -520,6 +527,12 @@ def test_queue_mode_storage_has_the_names_the_app_derives(trees: dict[str, dict[
         assert decorator(parameter, "min_length") == 3
         longest = decorator(parameter, "max_length")
         assert longest + max(len(poison_queue("")), len(bodies_container(""))) <= MAX_STORAGE_NAME, longest
+
+
+def test_http_concurrency_per_instance_is_chosen_not_left_to_the_default(trees: dict[str, dict[str, Any]]) -> None:
+    scale = one_resource(trees["api"], "Microsoft.Web/sites")["properties"]["functionAppConfig"]["scaleAndConcurrency"]
+    assert scale["triggers"]["http"]["perInstanceConcurrency"] == "httpPerInstanceConcurrency"
+    assert trees["api"]["parameters"]["httpPerInstanceConcurrency"]["default"] == 16
 
 
 def test_one_queue_name_reaches_storage_and_the_app(trees: dict[str, dict[str, Any]]) -> None:
