@@ -74,12 +74,15 @@ def app_environment(graph_base_url: str, identity_environment: Mapping[str, str]
         "MAIL_ALLOWED_SENDERS": "bridge-2@contoso.com",
         "GRAPH_BASE_URL": graph_base_url,
         "MAIL_ROUTES": ROUTES,
-        # The per-caller rate limit stays on (its cost is part of every request) but high enough
-        # never to refuse a bench message; the recipient budget is at its maximum (10,000 per
-        # mailbox and process), which each section stays under.
+        # The per-caller rate limit and the mailbox limits stay on (their cost is part of every
+        # request) but high enough never to refuse a bench message: the recipient budget is at its
+        # maximum (10,000 per mailbox; without storage, per process), which each section stays
+        # under, and the pace far above what a section sends in a minute.
         "MAIL_RATE_LIMIT_PER_MINUTE": "100000",
         "MAIL_RATE_LIMIT_BURST": "100000",
         "MAIL_DAILY_RECIPIENT_BUDGET": "10000",
+        "MAIL_DIGEST_RESERVE": "0",
+        "MAIL_MAILBOX_MESSAGES_PER_MINUTE": "10000",
         **identity_environment,
     }
 

@@ -67,9 +67,9 @@ def devserver_process(settings_file: Path, environment: Mapping[str, str]) -> It
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
             try:
-                requests.get(f"{base_url}/api/health", timeout=1)
+                requests.get(f"{base_url}/api/health", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"dev server did not start:\n{log_path.read_text()}") from None
                 time.sleep(0.1)

@@ -32,8 +32,8 @@ from shared.delivery.digests.held import BODIES_CONTAINER as HELD_BODIES_CONTAIN
 from shared.delivery.digests.held import FLUSH_QUEUE
 from shared.delivery.digests.held import TABLE_NAME as HELD_TABLE
 from shared.delivery.idempotency.table import TABLE_NAME as IDEMPOTENCY_TABLE
-from shared.delivery.mailbox.table import TABLE_NAME as MAILBOXES_TABLE
 from shared.delivery.mail_queue import bodies_container, poison_queue
+from shared.delivery.mailbox.table import TABLE_NAME as MAILBOXES_TABLE
 from shared.settings.delivery import DEFAULT_IDEMPOTENCY_TTL_S, DEFAULT_REPEATING_DEDUP_TTL_S
 from tests.helpers.infra_tools import find_tool
 
