@@ -3,7 +3,7 @@
     python bench/run.py [--bench-python .venv-bench/bin/python] [--quick]
 
 Sections (each a script in bench/ printing one JSON line): cold_start, per_message, token_economy,
-throughput, peers (needs --bench-python), memory. A section that fails is reported as failed in
+throughput, storm, peers (needs --bench-python), memory. A section that fails is reported as failed in
 the results and makes the run exit 1, after the results are written.
 """
 
@@ -78,6 +78,7 @@ def main() -> None:
     sections["per_message"] = run_section(python, "per_message.py", "--rounds", rounds, "--messages", messages)
     sections["token_economy"] = run_section(python, "token_economy.py")
     sections["throughput"] = run_section(python, "throughput.py", "--seconds", "4" if args.quick else "6")
+    sections["storm"] = run_section(python, "storm.py", "--alerts", "60" if args.quick else "240")
     if args.bench_python:
         sections["peers"] = run_section(args.bench_python, "peers.py", "--rounds", rounds, "--messages", messages)
     memory = [run_section(python, "memory.py")]
@@ -261,6 +262,30 @@ def render(run: dict[str, Any]) -> str:
                 f"| {entry['sender_mailboxes']} | {entry['messages_per_s']:.1f} | "
                 f"{entry['ceiling_messages_per_s']:.0f} | {entry['latency_ms']['median']:.0f} | "
                 f"{entry['latency_p95_ms']:.0f} | {peaks} |"
+            )
+        add("")
+
+    storm = sections.get("storm", {})
+    add("## 4b. Storm: one mailbox, many instances\n")
+    if storm.get("failed") or not storm:
+        add(f"Failed: `{storm.get('error', 'not run')[-300:]}`\n")
+    else:
+        add(
+            "Distinct Alertmanager alerts posted at once by 40 senders to dev-server instances on one Azurite; a "
+            "route of 5 recipients, a budget of 900, digests after 3 s; the fake Graph answers after 200 ms, "
+            "refuses a fifth concurrent request and blocks the mailbox past 1,000 recipients.\n"
+        )
+        add(
+            "| mode | alerts | instances | mails sent (digests) | alerts in a delivered mail | blocked | recipients "
+            "| s until the last alert was delivered | most in flight | Table requests / alert | CPU ms / alert |"
+        )
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for entry in storm["runs"]:
+            add(
+                f"| {entry['delivery']} | {entry['alerts']} | {entry['instances']} | {entry['mails_sent']} "
+                f"({entry['digests']}) | {entry['alerts_covered']} | {entry['blocked']} | {entry['recipients']} | "
+                f"{entry['seconds_until_last_alert_delivered']:.0f} | {entry['most_in_flight']} | "
+                f"{entry['table_requests_per_alert']:.1f} | {entry['cpu_ms_per_alert']:.1f} |"
             )
         add("")
 

@@ -38,3 +38,10 @@ def test_cold_start_compares_the_first_mail_with_the_floor_by_hand() -> None:
     result = run_section("cold_start.py", "--rounds", "1", "--first-message")
     assert {"floor", "ours", "floor first", "ours first simple"} <= set(result["wall_ms"])
     assert result["first_message_ratio_of_medians"] > 0
+
+
+def test_storm_counts_alerts_covered_and_table_requests() -> None:
+    result = run_section("storm.py", "--alerts", "8", "--instances", "2", "--delivery", "direct")
+    [run] = result["runs"]
+    assert (run["alerts_covered"], run["blocked"]) == (8, 0)
+    assert run["table_requests_per_alert"] > 0 and run["cpu_ms_per_alert"] > 0
