@@ -232,3 +232,44 @@ def test_notifications_held_behind_a_crashed_runs_batch_go_out_with_the_next_run
     assert len(digests) == 2, "the dead run's batch, then what was held after it"
     handle_digest_flush(scheduled.content, runtime)  # the dead run's message, redelivered: nothing left
     assert len(graph.sent) == 3
+
+
+def test_a_large_held_notification_keeps_its_body_in_a_blob_and_still_goes_out_in_full(
+    digest_runtime: Callable[..., Runtime], graph: FakeGraph, identity: FakeManagedIdentity, own_azurite: str
+) -> None:
+    runtime = digest_runtime()
+    assert runtime.holding is not None
+    for n in range(2):
+        handle_hook(hook_request("alertmanager", alert(n)), runtime)
+    document = json.loads(alert(77))
+    [first] = document["alerts"]
+    document["alerts"] = [
+        {**first, "fingerprint": f"{n:016x}", "labels": {**first["labels"], "instance": f"db-{n}.prod-eu:9100"}}
+        for n in range(80)
+    ]
+    assert (
+        response_json(handle_hook(hook_request("alertmanager", json.dumps(document).encode()), runtime))["status"]
+        == "held"
+    )
+    [(group, row)] = [
+        (entity["PartitionKey"], entity["RowKey"])
+        for entity in runtime.holding._table.list_entities()
+        if entity["RowKey"][0].isdigit()
+    ]
+    [held] = runtime.holding.read(group, [row])
+    assert held.blob is not None and len(held.body) > 30_000, "over a Table property's size: kept in a blob"
+    run_flushes(runtime, own_azurite)
+    [digest] = graph.sent[2:]
+    assert "db-79.prod-eu:9100" in mail_json(digest)["body"]["content"]
+
+
+def test_without_storage_a_notification_past_the_pace_is_refused_with_retry_after(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, identity: FakeManagedIdentity
+) -> None:
+    # Nothing can be held without storage: the limits hold for this process, and answer 429.
+    runtime = mi_runtime(MAIL_MAILBOX_MESSAGES_PER_MINUTE="3", MAIL_DEFAULT_TO="oncall@contoso.com")
+    assert runtime.holding is None and runtime.mailbox_limits.kind == "memory"
+    answers = [handle_hook(hook_request("alertmanager", alert(n)), runtime) for n in range(4)]
+    assert [answer.status_code for answer in answers] == [202, 202, 202, 429], "no pace kept for digests either"
+    assert response_json(answers[3])["code"] == "mailbox_paced"
+    assert int(answers[3].headers["Retry-After"]) >= 1
