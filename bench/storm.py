@@ -21,7 +21,6 @@ import socket
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
@@ -33,6 +32,7 @@ import support
 
 from tests.fakes.graph import FakeGraph
 from tests.fakes.identity import FakeManagedIdentity
+from tests.helpers.alerts import distinct_alert
 from tests.helpers.azurite import running_azurite
 from tests.helpers.devserver import devserver_process, write_settings
 
@@ -81,15 +81,7 @@ class CountingProxy:
 
 
 def alert(number: int) -> bytes:
-    document = json.loads((support.ROOT / "tests" / "data" / "alertmanager" / "firing-single.json").read_text())
-    name = f"StormAlert{number:04d}"
-    document["groupKey"] = f'{{}}:{{alertname="{name}", run="{uuid.uuid4()}"}}'
-    document["groupLabels"]["alertname"] = name
-    document["commonLabels"]["alertname"] = name
-    for item in document["alerts"]:
-        item["labels"]["alertname"] = name
-        item["fingerprint"] = uuid.uuid4().hex[:16]
-    return json.dumps(document).encode()
+    return distinct_alert(f"StormAlert{number:04d}")
 
 
 def cpu_s(pid: int) -> float:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from shared.runtime import Runtime
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.fakes.identity import FakeManagedIdentity
+from tests.helpers.alerts import distinct_alert
 from tests.helpers.app import hook_request, mail_request, response_json
 from tests.helpers.azurite import running_azurite
 
@@ -54,19 +54,8 @@ def digest_runtime(mi_runtime: RuntimeFactory, own_azurite: str) -> Callable[...
     return factory
 
 
-def alert(number: int, *, status: str = "firing") -> bytes:
-    """A distinct Alertmanager delivery: its own alert name, group key and fingerprint."""
-    document = json.loads((DATA / "alertmanager" / "firing-single.json").read_text())
-    name = f"DiskWillFill{number:03d}"
-    document["groupKey"] = f'{{}}:{{alertname="{name}", run="{uuid.uuid4()}"}}'
-    document["status"] = status
-    document["groupLabels"]["alertname"] = name
-    document["commonLabels"]["alertname"] = name
-    for item in document["alerts"]:
-        item["labels"]["alertname"] = name
-        item["status"] = status
-        item["fingerprint"] = uuid.uuid4().hex[:16]
-    return json.dumps(document).encode()
+def alert(number: int) -> bytes:
+    return distinct_alert(f"DiskWillFill{number:03d}")
 
 
 def queue(connection: str, name: str) -> QueueClient:

@@ -15,7 +15,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -27,6 +26,7 @@ import requests
 
 from tests.fakes.graph import FakeGraph, GraphRequest
 from tests.fakes.identity import FakeManagedIdentity
+from tests.helpers.alerts import distinct_alert
 from tests.helpers.azurite import running_azurite
 from tests.helpers.devserver import RunningDevServer, devserver_process, write_settings
 from tests.helpers.processes import wait_until
@@ -41,15 +41,7 @@ _NAME = re.compile(r"StormAlert\d{3}")
 
 
 def alert(number: int) -> bytes:
-    document = json.loads((DATA / "alertmanager" / "firing-single.json").read_text())
-    name = f"StormAlert{number:03d}"
-    document["groupKey"] = f'{{}}:{{alertname="{name}", run="{uuid.uuid4()}"}}'
-    document["groupLabels"]["alertname"] = name
-    document["commonLabels"]["alertname"] = name
-    for item in document["alerts"]:
-        item["labels"]["alertname"] = name
-        item["fingerprint"] = uuid.uuid4().hex[:16]
-    return json.dumps(document).encode()
+    return distinct_alert(f"StormAlert{number:03d}")
 
 
 @contextmanager
