@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
-from tests.helpers.app import mail_request, response_json
+from tests.helpers.app import DATA, hook_request, mail_request, response_json
 
 BASE = {"to": "ops@contoso.com", "subject": "ok"}
 TEN_MB = 10 * 1024 * 1024
@@ -124,3 +127,57 @@ def test_a_surrogate_pair_spelled_in_json_is_just_an_emoji(mi_runtime: RuntimeFa
     body = b'{"to": "ops@contoso.com", "subject": "deploy \\ud83d\\ude80 done"}'
     assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
     assert graph.sent[0].json["message"]["subject"] == "deploy \U0001f680 done"
+
+
+# --- Webhooks ---------------------------------------------------------------------------------------
+
+FAR_FUTURE = "9999-12-31T23:00:00-02:00"  # 10000-01-01T01:00 in UTC: past what a datetime can hold
+
+
+def _with_time(source: str, file: str, place: Callable[[Any], None]) -> Any:
+    payload = json.loads((DATA / source / file).read_text())
+    place(payload)
+    return payload
+
+
+FAR_FUTURE_DELIVERIES: dict[str, tuple[str, dict[str, str], Any]] = {
+    "alertmanager startsAt": (
+        "alertmanager",
+        {},
+        _with_time("alertmanager", "firing-grouped.json", lambda p: p["alerts"][0].update(startsAt=FAR_FUTURE)),
+    ),
+    "alertmanager endsAt of a resolved alert": (
+        "alertmanager",
+        {},
+        _with_time("alertmanager", "resolved.json", lambda p: p["alerts"][0].update(endsAt=FAR_FUTURE)),
+    ),
+    "grafana startsAt": (
+        "grafana",
+        {},
+        _with_time("grafana", "firing.json", lambda p: p["alerts"][0].update(startsAt=FAR_FUTURE)),
+    ),
+    "azure-monitor firedDateTime": (
+        "azure-monitor",
+        {},
+        _with_time(
+            "azure-monitor",
+            "metric-static-fired.json",
+            lambda p: p["data"]["essentials"].update(firedDateTime=FAR_FUTURE),
+        ),
+    ),
+    "github published_at": (
+        "github",
+        {"X-GitHub-Event": "release"},
+        _with_time("github", "release.published.json", lambda p: p["release"].update(published_at=FAR_FUTURE)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FAR_FUTURE_DELIVERIES)
+def test_a_far_future_time_is_mailed_without_it_not_a_500(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, case: str
+) -> None:
+    source, headers, payload = FAR_FUTURE_DELIVERIES[case]
+    response = handle_hook(hook_request(source, payload, headers=headers), mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com"))
+    assert response.status_code == 202, response.get_body()[:500]
+    assert len(graph.sent) == 1  # the genuine alerts of the group are not held back by the bad one

@@ -10,14 +10,20 @@ from shared.sources.base import InvalidHookPayload
 
 # Alertmanager's way of saying "no end time yet" (Go's zero time.Time).
 ZERO_TIME_PREFIX = "0001-01-01"
+# The moments a notification can sensibly be about. Outside them a time is a sender's bug or a
+# probe, and near the ends of what datetime holds (years 1 and 9999) converting it to UTC or
+# subtracting it raises OverflowError: 9999-12-31T23:00:00-02:00 is in year 10000 in UTC.
+EARLIEST_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_time(text: Any) -> dt.datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; None for absent, zero or unreadable values.
+    """An RFC 3339 timestamp as an aware datetime; None for absent, zero, unreadable or absurd values.
 
     Python 3.11's fromisoformat reads RFC 3339 whole: ``Z``, offsets, and the up to nine fractional
     digits Go and .NET print (https://docs.python.org/3/library/datetime.html#datetime.datetime.fromisoformat).
-    Only a lower-case ``z``, which RFC 3339 allows, is left to us.
+    Only a lower-case ``z``, which RFC 3339 allows, is left to us. A time outside 1970–2200 is
+    dropped like an unreadable one: a mail shows no time rather than a made-up one.
     """
     if not isinstance(text, str) or not text.strip() or text.startswith(ZERO_TIME_PREFIX):
         return None
@@ -28,7 +34,8 @@ def parse_time(text: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return moment if EARLIEST_TIME <= moment < LATEST_TIME else None
 
 
 def require_object(payload: Any, what: str) -> dict[str, Any]:

@@ -31,6 +31,22 @@ def test_rfc_3339_times_keep_their_offset(text: str, moment: dt.datetime) -> Non
     assert parsed is not None and parsed.utcoffset() == moment.utcoffset()
 
 
-@pytest.mark.parametrize("value", [None, "", "  ", 1733047200, "0001-01-01T00:00:00Z", "yesterday", "2026-13-01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "  ",
+        1733047200,
+        "0001-01-01T00:00:00Z",
+        "yesterday",
+        "2026-13-01",
+        # In year 10000 once in UTC: converting it raised OverflowError, an empty 500.
+        "9999-12-31T23:00:00-02:00",
+        "0001-01-01T01:00:00+05:00",  # the other end, before year 1 in UTC
+        "1969-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+    ],
+)
 def test_absent_zero_or_unreadable_times_are_none(value: object) -> None:
     assert parse_time(value) is None
