@@ -24,9 +24,9 @@ class HookAuthSettings:
 
 def read_hook_auth(read: SettingsReader, tenant_id: str | None) -> HookAuthSettings:
     return HookAuthSettings(
-        bearer_token=read.text("HOOK_BEARER_TOKEN"),
-        github_secret=read.text("GITHUB_WEBHOOK_SECRET"),
-        grafana_secret=read.text("GRAFANA_WEBHOOK_SECRET"),
+        bearer_token=read.secret("HOOK_BEARER_TOKEN"),
+        github_secret=read.secret("GITHUB_WEBHOOK_SECRET"),
+        grafana_secret=read.secret("GRAFANA_WEBHOOK_SECRET"),
         grafana_timestamp_header=read.text("GRAFANA_WEBHOOK_TIMESTAMP_HEADER"),
         azure_monitor_audiences=_read_monitor_audiences(read, tenant_id),
         pagerduty_secrets=_read_secrets(read, "PAGERDUTY_WEBHOOK_SECRET"),

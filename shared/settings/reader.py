@@ -53,6 +53,17 @@ class SettingsReader:
             return None
         return value or None
 
+    def secret(self, setting: str) -> str | None:
+        """A secret that turns a check on; None when the setting is absent.
+
+        Set but blank (a typo, an empty variable in a pipeline, a Key Vault secret whose value is
+        empty) is a configuration error: read as "not set", it would silently turn the check off.
+        """
+        if setting in self.environ and not self.environ[setting].strip():
+            self.fail(setting, "is set but blank; remove the setting to turn its check off, or give it a value")
+            return None
+        return self.text(setting)
+
     def addresses(self, setting: str) -> list[str]:
         valid = []
         for item in (self.text(setting) or "").split(","):

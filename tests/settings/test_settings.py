@@ -159,3 +159,16 @@ def test_an_unresolved_key_vault_reference_is_a_problem_not_a_secret() -> None:
     reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hook-bearer-token)"
     problems = problems_of(MAIL_SENDER=SENDER, HOOK_BEARER_TOKEN=reference)
     assert "Key Vault reference did not resolve" in problems["HOOK_BEARER_TOKEN"]
+
+
+@pytest.mark.parametrize("setting", ["HOOK_BEARER_TOKEN", "GITHUB_WEBHOOK_SECRET", "GRAFANA_WEBHOOK_SECRET"])
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_a_blank_secret_is_a_problem_not_a_check_turned_off(setting: str, blank: str) -> None:
+    # What a Key Vault reference to an empty secret resolves to, or an empty variable in a pipeline.
+    problems = problems_of(MAIL_SENDER=SENDER, **{setting: blank})
+    assert "blank" in problems[setting]
+
+
+def test_an_absent_secret_turns_its_check_off() -> None:
+    hook_auth = settings_from().hook_auth
+    assert (hook_auth.bearer_token, hook_auth.github_secret, hook_auth.grafana_secret) == (None, None, None)
