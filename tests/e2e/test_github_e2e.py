@@ -45,7 +45,6 @@ def test_signed_form_delivery_is_mailed_and_a_forged_one_is_refused(tmp_path: Pa
         environment = {
             "GRAPH_BASE_URL": graph.base_url,
             "GITHUB_WEBHOOK_SECRET": SECRET,
-            "HOOK_BEARER_TOKEN": "",
             **identity.environment,
         }
         with devserver(settings, environment) as base_url:
