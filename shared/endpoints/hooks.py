@@ -11,6 +11,7 @@ import azure.functions as func
 from shared.delivery.dispatch import header_key
 from shared.delivery.limits import caller_of
 from shared.endpoints._respond import responding
+from shared.endpoints.idempotency_keys import caller_scope, signed_body_key
 from shared.intake import parse_hook_body, read_body
 from shared.logs import get_logger
 from shared.mail.compose import compose, route_verdict
@@ -19,6 +20,7 @@ from shared.runtime import Runtime, current_runtime
 from shared.settings.routes import DEFAULT_ROUTE
 from shared.sources import SOURCES
 from shared.sources.base import HookRequest, Skip
+from shared.sources.notification import Notification
 
 log = get_logger(__name__)
 
@@ -52,7 +54,7 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
     request = HookRequest(source=name, payload=None, headers=req.headers, body=read_body(req))
     # Before the body is parsed and the route looked up, so a caller without credentials learns
     # nothing from parse errors and cannot probe route names.
-    source.verify(request)
+    body_signed = source.verify(request)
     route_name = req.params.get("route") or DEFAULT_ROUTE
     route = runtime.settings.routes.get(route_name)
     if route is None and (problems := runtime.settings.route_problems.of(route_name)):
@@ -75,13 +77,10 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
             request_id,
         )
     mail = runtime.policy.approve(compose(outcome, route, route_name, runtime.renderer))
+    key, ttl_s = _idempotency_key(req, runtime, request.body if body_signed else None, outcome)
     # A key names one notification on one route: the same alert routed twice is two mails.
-    key = header_key(req.headers.get("Idempotency-Key")) or outcome.dedup_key
-    ttl_s = runtime.settings.delivery.idempotency_ttl_s
-    if outcome.repeats and key == outcome.dedup_key:
-        ttl_s = runtime.settings.delivery.repeating_dedup_ttl_s
     dispatched = runtime.dispatcher.dispatch(
-        mail, request_id, key=f"hooks/{name}/{route_name}:{key}" if key else None, ttl_s=ttl_s
+        mail, request_id, key=f"hooks/{name}/{route_name}/{key}" if key else None, ttl_s=ttl_s
     )
     log.info(
         "%s %s %s on route %s: %d recipient(s) via %s",
@@ -89,3 +88,25 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
         runtime.transport.name,
     )  # fmt: skip
     return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
+
+
+def _idempotency_key(
+    req: func.HttpRequest, runtime: Runtime, signed_body: bytes | None, notification: Notification
+) -> tuple[str | None, int]:
+    """The key that makes a repeat of this delivery a duplicate, and how long it holds.
+
+    A body a verified signature covers is its own key, whatever the unsigned headers say: a
+    captured delivery replayed with a fresh X-GitHub-Delivery or Idempotency-Key is still that
+    delivery. Else the caller's Idempotency-Key (scoped to the caller), else the source's own.
+    Keys of senders that repeat an unchanged notification on purpose (Alertmanager's and Grafana's
+    repeat_interval) expire sooner, so the reminder is mailed.
+    """
+    delivery = runtime.settings.delivery
+    ttl_s = delivery.repeating_dedup_ttl_s if notification.repeats else delivery.idempotency_ttl_s
+    if signed_body is not None:
+        return signed_body_key(signed_body), ttl_s
+    if (caller_key := header_key(req.headers.get("Idempotency-Key"))) is not None:
+        return f"{caller_scope(req.headers, req.params)}:{caller_key}", delivery.idempotency_ttl_s
+    if notification.dedup_key is not None:
+        return f"source:{notification.dedup_key}", ttl_s
+    return None, delivery.idempotency_ttl_s

@@ -7,6 +7,7 @@ import azure.functions as func
 from shared.delivery.dispatch import header_key
 from shared.delivery.limits import caller_of
 from shared.endpoints._respond import responding
+from shared.endpoints.idempotency_keys import caller_scope
 from shared.intake import read_json
 from shared.logs import get_logger
 from shared.mail.draft import parse_mail_request
@@ -23,8 +24,10 @@ def handle_mail(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
     draft = parse_mail_request(read_json(req))
     mail = runtime.policy.approve(draft)
     key = header_key(req.headers.get("Idempotency-Key"))
+    # The caller's own key, scoped to that caller: another caller's equal key is another request.
+    scoped_key = f"mail/{caller_scope(req.headers, req.params)}:{key}" if key else None
     dispatched = runtime.dispatcher.dispatch(
-        mail, request_id, key=f"mail:{key}" if key else None, ttl_s=runtime.settings.delivery.idempotency_ttl_s
+        mail, request_id, key=scoped_key, ttl_s=runtime.settings.delivery.idempotency_ttl_s
     )
     log.info(
         "%s: %d recipient(s) from %s via %s (%d bytes)",
