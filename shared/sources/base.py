@@ -56,11 +56,14 @@ class Source(Protocol):
         """The name in the URL, /api/hooks/{name}."""
         ...
 
-    def verify(self, request: HookRequest) -> None:
+    def verify(self, request: HookRequest) -> bool | None:
         """Raise a 401 Problem unless the caller proves what the settings require.
 
         Called with the raw body and headers, before the payload is parsed or a route looked up,
-        so a caller without credentials learns nothing from parse errors or route names.
+        so a caller without credentials learns nothing from parse errors or route names. Returns
+        True when it checked a signature over the raw body (GitHub's, Grafana's): the endpoint
+        then deduplicates by a digest of that body, since a captured delivery replayed with fresh
+        unsigned headers (a new delivery id, an Idempotency-Key) is still the same delivery.
         """
         ...
 

@@ -167,12 +167,13 @@ class GitHubSource:
         self._secret = hook_auth.github_secret
         self._bearer_token = hook_auth.bearer_token
 
-    def verify(self, request: HookRequest) -> None:
+    def verify(self, request: HookRequest) -> bool:
         # GitHub cannot add an Authorization header of our choosing; its signature proves it instead.
         if self._secret is not None:
             verify_signature(request.headers.get(SIGNATURE_HEADER), request.body, self._secret)
-        else:
-            verify_bearer_token(request, self._bearer_token)
+            return True
+        verify_bearer_token(request, self._bearer_token)
+        return False
 
     def read(self, request: HookRequest) -> Notification | Skip:
         return to_notification(request)

@@ -63,10 +63,10 @@ class GrafanaSource:
         self._secret = hook_auth.grafana_secret
         self._timestamp_header = hook_auth.grafana_timestamp_header
 
-    def verify(self, request: HookRequest) -> None:
+    def verify(self, request: HookRequest) -> bool:
         verify_bearer_token(request, self._bearer_token)
         if self._secret is None:
-            return
+            return False
         timestamp = None
         if self._timestamp_header is not None:
             timestamp = request.headers.get(self._timestamp_header)
@@ -80,6 +80,7 @@ class GrafanaSource:
             self._secret,
             now_s=time.time(),
         )
+        return True
 
     def read(self, request: HookRequest) -> Notification:
         return to_notification(request)

@@ -380,3 +380,31 @@ def test_azure_monitor_webhook_audience_needs_the_tenant_guid() -> None:
     with pytest.raises(SettingsError):
         settings_from(AZURE_MONITOR_WEBHOOK_AUDIENCE="api://mailhook")
     assert settings_from().hook_auth.azure_monitor_audiences == ()
+
+
+def test_a_replayed_signed_github_delivery_is_mailed_once_whatever_its_delivery_headers(
+    signed_runtime: Callable[..., Any], graph: FakeGraph
+) -> None:
+    """X-GitHub-Delivery and Idempotency-Key are not signed: a replay with fresh values is the same delivery."""
+    runtime = signed_runtime()
+    answers = []
+    for attempt in range(20):
+        headers = {
+            **github_headers(**{"X-Hub-Signature-256": sign(WORKFLOW_FAILURE)}),
+            "X-GitHub-Delivery": f"00000000-0000-0000-0000-{attempt:012d}",
+            "Idempotency-Key": f"replay-{attempt}",
+        }
+        answers.append(handle_hook(hook_request("github", WORKFLOW_FAILURE, headers=headers), runtime))
+    assert [answer.status_code for answer in answers] == [202] * 20
+    assert {response_json(answer)["requestId"] for answer in answers[1:]} == {response_json(answers[0])["requestId"]}
+    assert len(graph.sent) == 1
+
+
+def test_without_a_secret_a_github_redelivery_is_known_by_its_delivery_id(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
+    for delivery in ("first", "first", "second"):
+        headers = {**github_headers(), "X-GitHub-Delivery": delivery}
+        assert handle_hook(hook_request("github", WORKFLOW_FAILURE, headers=headers), runtime).status_code == 202
+    assert len(graph.sent) == 2

@@ -179,3 +179,20 @@ def test_without_a_secret_no_signature_is_needed(mi_runtime: RuntimeFactory, gra
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
     assert handle_hook(hook_request("grafana", BODY), runtime).status_code == 202
     assert len(graph.sent) == 1
+
+
+def test_a_replayed_signed_delivery_is_mailed_once_whatever_its_idempotency_key(
+    signed_runtime: Runtime, graph: FakeGraph
+) -> None:
+    """The signature covers the body, not Idempotency-Key: a fresh key on a captured request is still a replay."""
+    timestamp = str(int(time.time())) if signed_runtime.settings.hook_auth.grafana_timestamp_header else None
+    headers = {SIGNATURE: sign(BODY, timestamp=timestamp), **({TIMESTAMP: timestamp} if timestamp else {})}
+    answers = [
+        handle_hook(
+            hook_request("grafana", BODY, headers={**headers, "Idempotency-Key": f"replay-{attempt}"}), signed_runtime
+        )
+        for attempt in range(20)
+    ]
+    assert [answer.status_code for answer in answers] == [202] * 20
+    assert [response_json(answer)["status"] for answer in answers] == ["accepted"] + ["duplicate"] * 19
+    assert len(graph.sent) == 1
