@@ -178,6 +178,8 @@ def test_a_far_future_time_is_mailed_without_it_not_a_500(
     mi_runtime: RuntimeFactory, graph: FakeGraph, case: str
 ) -> None:
     source, headers, payload = FAR_FUTURE_DELIVERIES[case]
-    response = handle_hook(hook_request(source, payload, headers=headers), mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com"))
+    response = handle_hook(
+        hook_request(source, payload, headers=headers), mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
+    )
     assert response.status_code == 202, response.get_body()[:500]
     assert len(graph.sent) == 1  # the genuine alerts of the group are not held back by the bad one

@@ -22,7 +22,7 @@ def parse_time(text: Any) -> dt.datetime | None:
 
     Python 3.11's fromisoformat reads RFC 3339 whole: ``Z``, offsets, and the up to nine fractional
     digits Go and .NET print (https://docs.python.org/3/library/datetime.html#datetime.datetime.fromisoformat).
-    Only a lower-case ``z``, which RFC 3339 allows, is left to us. A time outside 1970–2200 is
+    Only a lower-case ``z``, which RFC 3339 allows, is left to us. A time outside 1970 to 2200 is
     dropped like an unreadable one: a mail shows no time rather than a made-up one.
     """
     if not isinstance(text, str) or not text.strip() or text.startswith(ZERO_TIME_PREFIX):
