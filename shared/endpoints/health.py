@@ -1,8 +1,12 @@
 """GET /api/health: how the bridge is configured, and which setting is wrong if one is.
 
 It is anonymous, so it tells no secret and nothing that helps an attacker aim: not the sender
-mailboxes, not the allow-lists, not the credentials — only the transport, auth mode and cloud.
-The answer is the Health model below, which is also its schema in the OpenAPI document.
+mailboxes, not the allow-lists, not the credentials — only the transport, auth mode and cloud, and
+warnings by code and setting name. Misconfigured, it names the settings to fix and says why only in
+fixed words that hold no value (an unresolved Key Vault reference, a blank secret); a setting's own
+problem can quote what it holds (an address outside the allow-list, a path), so that is told only
+to callers with a function key: /api/mail and /api/hooks answer 503 ``configuration_invalid`` with
+every setting's problem. The answer is the Health model below, also its schema in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from shared.delivery.mailbox import MailboxLimitsUnavailable
 from shared.endpoints._respond import responding
 from shared.problems import PROBLEM_CONTENT_TYPE, Problem, json_response
 from shared.runtime import Runtime, current_runtime
+from shared.settings import Settings
 from shared.settings.delivery import DeliveryMode
 from shared.settings.graph import CLOUDS, AuthMode
+from shared.settings.reader import VALUE_FREE_MESSAGES
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -42,6 +48,14 @@ class MailboxLimitsReport(_Report):
     last_digest_at: float | None = Field(None, alias="lastDigestAt")
 
 
+class HealthWarning(_Report):
+    """Configured, and working, but weaker than it should be; said by code and setting name."""
+
+    code: str
+    setting: str
+    message: str  # fixed words, never a configured value
+
+
 class Health(_Report):
     """The transport, auth mode and cloud in use; never a secret, mailbox or allow-list."""
 
@@ -51,6 +65,12 @@ class Health(_Report):
     cloud: str = Field(json_schema_extra={"enum": list(CLOUDS)})
     delivery: DeliveryMode
     mailbox_limits: MailboxLimitsReport = Field(alias="mailboxLimits")
+    warnings: list[HealthWarning] = []
+
+
+ONLY_WITH_A_FUNCTION_KEY = (
+    "invalid; a request to /api/mail or /api/hooks with a function key is answered with this setting's problem"
+)
 
 
 @responding
@@ -59,6 +79,16 @@ def handle_health(req: func.HttpRequest, request_id: str, runtime: Runtime | Non
         runtime = runtime or current_runtime()
     except Problem as problem:
         document = problem.to_document(request_id=None)
+        if "errors" in document:
+            document["errors"] = [
+                {
+                    **error,
+                    "message": error["message"]
+                    if error["message"] in VALUE_FREE_MESSAGES
+                    else ONLY_WITH_A_FUNCTION_KEY,
+                }
+                for error in document["errors"]
+            ]
         document["health"] = "misconfigured"
         return json_response(document, problem.status, mimetype=PROBLEM_CONTENT_TYPE, headers=NO_STORE)
     settings = runtime.settings
@@ -69,6 +99,7 @@ def handle_health(req: func.HttpRequest, request_id: str, runtime: Runtime | Non
         cloud=settings.graph.cloud.name,
         delivery=settings.delivery.mode,
         mailbox_limits=_mailbox_report(runtime),
+        warnings=warnings_of(settings),
     )
     return json_response(report.model_dump(mode="json"), 200, headers=NO_STORE)
 
@@ -97,3 +128,21 @@ def _mailbox_report(runtime: Runtime) -> MailboxLimitsReport:
         held_notifications=held,
         last_digest_at=last_digest_at,
     )
+
+
+def warnings_of(settings: Settings) -> list[HealthWarning]:
+    warnings = []
+    if settings.hook_auth.grafana_secret is not None and settings.hook_auth.grafana_timestamp_header is None:
+        # Grafana then signs the body alone: a captured delivery stays valid for ever, and only
+        # the dedup window (MAIL_REPEATING_DEDUP_TTL_S) stops its replay.
+        warnings.append(
+            HealthWarning(
+                code="grafana_signature_without_timestamp",
+                setting="GRAFANA_WEBHOOK_TIMESTAMP_HEADER",
+                message=(
+                    "GRAFANA_WEBHOOK_SECRET is set without a timestamp header: a captured Grafana delivery can be "
+                    "replayed once its dedup key expires. Name the contact point's timestamp header here."
+                ),
+            )
+        )
+    return warnings

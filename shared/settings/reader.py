@@ -13,6 +13,14 @@ from urllib.parse import urlsplit
 from shared.addresses import check_address
 
 
+# Problems said in fixed words, holding no configured value: /api/health, which is anonymous, may
+# show them as they are. Every other message may quote a value (an address, a path) and is shown
+# only to callers with a function key.
+KEY_VAULT_UNRESOLVED = "its Key Vault reference did not resolve (check the identity's Key Vault role)"
+BLANK_SECRET = "is set but blank; remove the setting to turn its check off, or give it a value"
+VALUE_FREE_MESSAGES = frozenset({KEY_VAULT_UNRESOLVED, BLANK_SECRET})
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     setting: str
@@ -49,7 +57,7 @@ class SettingsReader:
         if value.startswith("@Microsoft.KeyVault("):
             # App Service passes an unresolved Key Vault reference through as its literal text;
             # used as a bearer token or HMAC secret, that text would be guessable.
-            self.fail(setting, "its Key Vault reference did not resolve (check the identity's Key Vault role)")
+            self.fail(setting, KEY_VAULT_UNRESOLVED)
             return None
         return value or None
 
@@ -60,7 +68,7 @@ class SettingsReader:
         empty) is a configuration error: read as "not set", it would silently turn the check off.
         """
         if setting in self.environ and not self.environ[setting].strip():
-            self.fail(setting, "is set but blank; remove the setting to turn its check off, or give it a value")
+            self.fail(setting, BLANK_SECRET)
             return None
         return self.text(setting)
 

@@ -60,7 +60,66 @@ def test_health_reports_transport_auth_and_cloud_only(environment: pytest.Monkey
             "heldNotifications": 0,
             "lastDigestAt": None,
         },
+        "warnings": [],
     }
+
+
+def test_anonymous_health_names_the_settings_to_fix_never_what_they_hold(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Addresses, mailbox names, paths and raw values stay out of the anonymous answer (they were echoed)."""
+    environment.setenv("MAIL_SENDER", "hidden-sender@contoso.com")
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    environment.setenv("MAIL_ALLOWED_RECIPIENT_DOMAINS", "contoso.com,not_a_domain!")
+    environment.setenv("MAIL_DEFAULT_TO", "outsider@fabrikam.example")
+    environment.setenv("MAIL_TEMPLATES_DIR", str(tmp_path / "secret-templates-folder"))
+    environment.setenv("MAIL_ALLOWED_SENDERS", "not-an-address")
+    environment.setenv("GITHUB_WEBHOOK_SECRET", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/gh)")
+    response = health()
+    assert response.status_code == 503
+    body = response.get_body().decode()
+    for value in (
+        "not_a_domain!",
+        "outsider@fabrikam.example",
+        "secret-templates-folder",
+        "not-an-address",
+        "kv.vault",
+    ):
+        assert value not in body
+    errors = {error["field"]: error["message"] for error in response_json(response)["errors"]}
+    assert set(errors) == {
+        "MAIL_ALLOWED_RECIPIENT_DOMAINS",
+        "MAIL_DEFAULT_TO",
+        "MAIL_TEMPLATES_DIR",
+        "MAIL_ALLOWED_SENDERS",
+        "GITHUB_WEBHOOK_SECRET",
+    }
+    # Said in fixed words, so it is shown: the deploy script's hint depends on it.
+    assert "Key Vault reference did not resolve" in errors["GITHUB_WEBHOOK_SECRET"]
+    assert "function key" in errors["MAIL_DEFAULT_TO"]
+    # A caller with a function key is told each setting's problem.
+    mail = response_json(MAIL(mail_request(reference_example(1), headers={"x-functions-key": "k"})))
+    assert (
+        "outsider@fabrikam.example is outside" in {e["field"]: e["message"] for e in mail["errors"]}["MAIL_DEFAULT_TO"]
+    )
+
+
+def test_health_warns_when_grafana_signatures_carry_no_timestamp(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    environment.setenv("GRAFANA_WEBHOOK_SECRET", "grafana-secret-value")
+    response = health()
+    assert response.status_code == 200
+    [warning] = response_json(response)["warnings"]
+    assert (warning["code"], warning["setting"]) == (
+        "grafana_signature_without_timestamp",
+        "GRAFANA_WEBHOOK_TIMESTAMP_HEADER",
+    )
+    assert "grafana-secret-value" not in response.get_body().decode()
+    published_schema("/api/health", "200").validate(response_json(response))
+    environment.setattr(runtime_module, "_runtime", None)
+    environment.setenv("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", "X-Grafana-Alerting-Signature-Timestamp")
+    assert response_json(health())["warnings"] == []
 
 
 def published_schema(operation_path: str, status: str) -> Draft202012Validator:
