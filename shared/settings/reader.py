@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from shared.addresses import check_address
 
-
 # Problems said in fixed words, holding no configured value: /api/health, which is anonymous, may
 # show them as they are. Every other message may quote a value (an address, a path) and is shown
 # only to callers with a function key.
