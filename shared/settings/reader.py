@@ -16,8 +16,8 @@ from shared.addresses import check_address
 # show them as they are. Every other message may quote a value (an address, a path) and is shown
 # only to callers with a function key.
 KEY_VAULT_UNRESOLVED = "its Key Vault reference did not resolve (check the identity's Key Vault role)"
-BLANK_SECRET = "is set but blank; remove the setting to turn its check off, or give it a value"
-VALUE_FREE_MESSAGES = frozenset({KEY_VAULT_UNRESOLVED, BLANK_SECRET})
+BLANK_SETTING = "is set but blank; remove the setting to turn its check off, or give it a value"
+VALUE_FREE_MESSAGES = frozenset({KEY_VAULT_UNRESOLVED, BLANK_SETTING})
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class SettingsReader:
         empty) is a configuration error: read as "not set", it would silently turn the check off.
         """
         if setting in self.environ and not self.environ[setting].strip():
-            self.fail(setting, BLANK_SECRET)
+            self.fail(setting, BLANK_SETTING)
             return None
         return self.text(setting)
 
