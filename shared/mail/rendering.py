@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES
+from shared.mail.policy import MessageTooLarge
 from shared.settings.routes import Route
 from shared.sources.notification import Alert, Notification, Severity, Status, duration_text, time_text
 
@@ -68,8 +70,8 @@ class Renderer:
             "status_line": status_line(notification),
         }
         names = [name for name in (route.template, notification.source, "default") if name]
-        subject = environment.select_template([f"{name}.subject.j2" for name in names]).render(context)
-        body = environment.select_template([f"{name}.{route.format}.j2" for name in names]).render(context)
+        subject = _render_bounded(environment.select_template([f"{name}.subject.j2" for name in names]), context)
+        body = _render_bounded(environment.select_template([f"{name}.{route.format}.j2" for name in names]), context)
         if route.subject_prefix:
             subject = f"{route.subject_prefix} {subject}"
         return RenderedMail(subject=one_line(subject), body=body, content_type=route.format)
@@ -122,6 +124,25 @@ def _environment(templates_dir: Path | None) -> jinja2.Environment:
     environment.globals["RESOLVED_COLOUR"] = RESOLVED_COLOUR
     environment.globals["SEVERITY_COLOURS"] = SEVERITY_COLOURS
     return environment
+
+
+def _render_bounded(template: jinja2.Template, context: dict[str, Any]) -> str:
+    """The template's text, stopped as soon as it is longer than any mail Graph takes.
+
+    Every character is at least one byte of the Graph request, so a text of MAX_GRAPH_REQUEST_BYTES
+    characters can only be refused: rendering it whole first cost seconds and hundreds of MiB
+    (one alert with 6 MB of labels renders to far more than 6 MB of HTML).
+    """
+    parts, size = [], 0
+    for part in template.generate(context):
+        size += len(part)
+        if size >= MAX_GRAPH_REQUEST_BYTES:
+            raise MessageTooLarge(
+                f"The mail rendered from this notification would be over {MAX_GRAPH_REQUEST_BYTES:,} characters; "
+                f"Microsoft Graph accepts less than {MAX_GRAPH_REQUEST_BYTES:,} bytes (4 MB). Nothing was sent."
+            )
+        parts.append(part)
+    return "".join(parts)
 
 
 def colour_of(notification: Notification) -> str:

@@ -18,6 +18,7 @@ lenient: unknown fields are ignored and missing ones tolerated; only a body with
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import re
@@ -38,6 +39,11 @@ ALERTNAME = "alertname"
 # Annotations shown in their own place rather than in the annotations table. "message" is what
 # older kube-prometheus rules used instead of "description".
 SUMMARY, DESCRIPTION, MESSAGE, RUNBOOK_URL = "summary", "description", "message", "runbook_url"
+# Alerts shown in full in one mail; the others are counted, the way Alertmanager's own max_alerts
+# counts what it leaves out in truncatedAlerts (notify/webhook/webhook.go). A 6 MB body holds two
+# million empty alerts: reading and rendering every one took 35 s and 2.6 GiB before the mail was
+# refused as too large, while a person reads the first screenfuls of a storm and its count.
+MAX_ALERTS_SHOWN = 100
 # Worst first; Severity's members are declared in that order.
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 # Alert names a subject lists when the group is not by alertname; the rest are counted.
@@ -61,8 +67,11 @@ class AlertGroup:
     common_labels: dict[str, str]
     common_annotations: dict[str, str]
     external_url: str | None
-    truncated_alerts: int
-    alerts: list[dict[str, Any]]  # the raw alert objects, for read_alert
+    truncated_alerts: int  # left out by the sender (truncatedAlerts) and by us (past MAX_ALERTS_SHOWN)
+    alerts: list[dict[str, Any]]  # the raw alert objects shown (at most MAX_ALERTS_SHOWN), for read_alert
+    firing_count: int  # of all the alerts sent, shown or not
+    sender_truncated_alerts: int  # left out by the sender alone (truncatedAlerts)
+    sent_count: int  # alert objects sent, shown or not
 
 
 def build(settings: SourceSettings) -> BearerTokenSource:
@@ -87,21 +96,32 @@ def read_group(payload: Any, what: str) -> AlertGroup:
             f"Expected {what}: a JSON object with a non-empty 'alerts' list.",
             errors=[FieldError("alerts", "expected a non-empty list of alert objects")],
         )
-    any_firing = any(_status(alert.get("status")) is Status.FIRING for alert in alerts)
+    # Every alert's status is counted, shown or not, by its distinct values: a call of _status per
+    # alert would cost more than the rest of the reading for two million of them.
+    statuses = collections.Counter(value if isinstance(value, str) else None for value in _statuses(alerts))
+    firing_count = sum(count for value, count in statuses.items() if _status(value) is Status.FIRING)
     truncated = document.get("truncatedAlerts")
+    sender_truncated = truncated if type(truncated) is int and truncated > 0 else 0  # not a bool
     external_url = text_of(document.get("externalURL"))
     receiver = text_of(document.get("receiver"))
     return AlertGroup(
-        status=_status(document.get("status"), Status.FIRING if any_firing else Status.RESOLVED),
+        status=_status(document.get("status"), Status.FIRING if firing_count else Status.RESOLVED),
         receiver=_QUOTED_CHAR_RE.sub(r"\1", receiver) if receiver else None,
         group_key=text_of(document.get("groupKey")),
         group_labels=string_map(document.get("groupLabels")),
         common_labels=string_map(document.get("commonLabels")),
         common_annotations=string_map(document.get("commonAnnotations")),
         external_url=external_url.rstrip("/") if external_url else None,
-        truncated_alerts=truncated if type(truncated) is int and truncated > 0 else 0,  # not a bool
-        alerts=alerts,
+        truncated_alerts=sender_truncated + max(0, len(alerts) - MAX_ALERTS_SHOWN),
+        alerts=alerts[:MAX_ALERTS_SHOWN],
+        firing_count=firing_count,
+        sender_truncated_alerts=sender_truncated,
+        sent_count=len(alerts),
     )
+
+
+def _statuses(alerts: list[dict[str, Any]]) -> list[Any]:
+    return [alert.get("status") for alert in alerts]
 
 
 def read_alert(raw: dict[str, Any], *, alertmanager_url: str | None = None) -> Alert:
@@ -189,10 +209,12 @@ def subject(group: AlertGroup, alerts: list[Alert]) -> str:
     ``alertname`` (Grafana's default policy, ``group_by: [...]``), the alert names lead, or a
     subject reads ``[FIRING:2] (blue)``.
     """
-    firing = sum(1 for alert in alerts if alert.status is Status.FIRING)
     if group.status is Status.FIRING:
-        resolved_sent = any(alert.status is Status.RESOLVED for alert in alerts)
-        status = f"FIRING:{firing if resolved_sent else firing + group.truncated_alerts}"
+        # Every alert sent counts, shown or not (past MAX_ALERTS_SHOWN); the sender's cut ones too
+        # unless resolved ones were sent.
+        resolved_sent = group.firing_count < group.sent_count
+        firing = group.firing_count if resolved_sent else group.firing_count + group.sender_truncated_alerts
+        status = f"FIRING:{firing}"
     else:
         status = group.status.value.upper()
     grouped = " ".join(value for _, value in sorted_pairs(group.group_labels))
@@ -225,6 +247,7 @@ def dedup_key(group: AlertGroup) -> str:
     Built from what identifies a delivery: the group key and status, and each alert's fingerprint
     (a hash of its labels; the labels themselves when a sender leaves it out), start and status.
     Annotations are left out on purpose: Alertmanager does not notify again when only they change.
+    Past MAX_ALERTS_SHOWN, the alerts not shown count by number and firing count only.
     """
     alerts = sorted(
         [
@@ -234,7 +257,8 @@ def dedup_key(group: AlertGroup) -> str:
         ]
         for raw in group.alerts
     )
-    identity = json.dumps([group.group_key, group.status.value, alerts], separators=(",", ":"))
+    counts = [group.sent_count, group.firing_count] if group.sent_count > len(group.alerts) else []
+    identity = json.dumps([group.group_key, group.status.value, alerts, *counts], separators=(",", ":"))
     return hashlib.sha256(identity.encode()).hexdigest()
 
 

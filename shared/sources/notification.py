@@ -96,7 +96,7 @@ class Notification:
     facts: list[tuple[str, str]] = field(default_factory=list)  # shown as a table: group labels, essentials
     alerts: list[Alert] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
-    truncated_alerts: int = 0  # alerts the sender left out of this delivery
+    truncated_alerts: int = 0  # alerts of this delivery not in ``alerts``: left out by the sender, or past our cap
     event: str | None = None  # the sender's event kind, shown in the mail (GitHub's X-GitHub-Event)
     event_facts: EventFacts | None = None  # set by sources whose events a route may filter
     # What makes this delivery the same as an earlier one (group key + status + fingerprints, a

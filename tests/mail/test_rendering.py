@@ -57,7 +57,7 @@ def test_html_escapes_every_payload_value_and_drops_unsafe_links() -> None:
     assert "javascript:" not in rendered.body
     assert "#b3261e" in rendered.body, "critical colour"
     assert "3 h 12 min ago" in rendered.body
-    assert "2 more alerts of this group were left out" in rendered.body
+    assert "2 more alerts of this group were not shown" in rendered.body
 
 
 def test_resolved_is_green() -> None:

@@ -224,7 +224,7 @@ def test_truncated_alerts_are_mentioned_in_the_mail(mi_runtime: RuntimeFactory, 
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
     assert handle_hook(hook_request("alertmanager", payload("firing-with-resolved")), runtime).status_code == 202
     body = graph.sent[0].json["message"]["body"]["content"]
-    assert "2 more alerts of this group were left out of this notification by the sender" in body
+    assert "2 more alerts of this group were not shown: left out by the sender" in body
 
 
 def test_counts_include_the_alerts_max_alerts_left_out() -> None:
@@ -247,3 +247,28 @@ def test_subject_names_the_alerts_when_the_group_is_not_by_alertname() -> None:
     document["alerts"][-1]["labels"]["alertname"] = "OOMKilled"
     document["commonLabels"] = {"env": "prod-eu"}
     assert adapt(document).title == "[FIRING:4] HighCPU, DiskFull +1 more prod-eu"
+
+
+def test_a_storm_shows_the_first_alerts_in_full_and_counts_the_rest() -> None:
+    """Alertmanager's max_alerts way: the first MAX_ALERTS_SHOWN alerts, and the number of the others."""
+    from shared.sources.alertmanager import MAX_ALERTS_SHOWN
+
+    alerts = [
+        {"status": "resolved" if index % 4 == 0 else "firing", "labels": {"alertname": f"A{index}"}}
+        for index in range(MAX_ALERTS_SHOWN + 250)
+    ]
+    notification = adapt({"version": "4", "status": "firing", "truncatedAlerts": 7, "alerts": alerts})
+    assert [alert.name for alert in notification.alerts] == [f"A{index}" for index in range(MAX_ALERTS_SHOWN)]
+    assert notification.truncated_alerts == 250 + 7
+    # The subject counts every firing alert sent, shown or not.
+    assert notification.title.startswith(f"[FIRING:{(MAX_ALERTS_SHOWN + 250) * 3 // 4}]")
+
+
+def test_a_storm_whose_hidden_alerts_change_in_number_is_a_new_notification() -> None:
+    from shared.sources.alertmanager import MAX_ALERTS_SHOWN
+
+    def storm(size: int) -> Notification:
+        return adapt({"version": "4", "groupKey": "g", "alerts": [{"labels": {"n": str(i)}} for i in range(size)]})
+
+    assert storm(MAX_ALERTS_SHOWN + 1).dedup_key == storm(MAX_ALERTS_SHOWN + 1).dedup_key
+    assert storm(MAX_ALERTS_SHOWN + 1).dedup_key != storm(MAX_ALERTS_SHOWN + 2).dedup_key
