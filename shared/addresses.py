@@ -8,9 +8,10 @@ its rule in JSON Schema (``WithJsonSchema``, ``json_schema_input_type``), for th
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema
 
 # An addr-spec as Exchange accepts it for recipients: RFC 5322 dot-atom local part (no quoted
 # strings: they are how display-name tricks like '"ceo@contoso.com" <x@evil>' get smuggled in)
@@ -21,6 +22,11 @@ _DOMAIN = rf"{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+"
 _ADDRESS_RE = re.compile(rf"{_LOCAL_PART}@({_DOMAIN})")
 _DOMAIN_RE = re.compile(_DOMAIN)
 MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit
+# To + Cc + Bcc per message: https://learn.microsoft.com/graph/api/resources/message and
+# https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits
+# Each field a caller writes holds at most this many too, checked before a single address is read,
+# so 100,000 of them cost a list, not 100,000 validated models (229 MiB before the 400).
+MAX_RECIPIENTS = 500
 
 # Characters that end a header line or that mail clients render as a line break: CR, LF, the
 # other C0 controls but TAB, DEL, NEL and the Unicode line/paragraph separators.
@@ -65,12 +71,29 @@ def is_domain(text: str) -> bool:
 # A display name that holds an address ('"ceo@contoso.com" <attacker@evil.example>') shows the
 # reader an address the mail does not come from.
 _NAME_SPOOF_RE = re.compile(r"[<>]|[^\s@]+@[^\s@]+\.[^\s@]+")
+# The same trick with look-alikes: FULLWIDTH and SMALL COMMERCIAL AT, ONE DOT LEADER and the other
+# dots NFKC folds to "." (Unicode TR #36, "Unicode Security Considerations", and TR #39's
+# confusables), and blanks around them ("ceo @ contoso . com").
+_AT_OR_DOT_IN_BLANKS_RE = re.compile(r"\s*([@.])\s*")
+# Bidirectional controls reorder what is shown: "invoice\u202efdp.exe" reads "invoiceexe.pdf",
+# "Support\u202e" can flip the address after it (TR #36, section 2.4; CVE-2021-42574).
+_BIDI_CONTROLS_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def check_no_bidi_controls(text: str) -> str:
+    if _BIDI_CONTROLS_RE.search(text):
+        raise ValueError("must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, ...)")
+    return text
 
 
 def check_display_name(name: str) -> str:
     check_single_line(name)
-    if _NAME_SPOOF_RE.search(name):
-        raise ValueError("a display name must not contain an email address or '<' '>'")
+    check_no_bidi_controls(name)
+    folded = unicodedata.normalize("NFKC", name)
+    if any(c != "@" and unicodedata.normalize("NFKC", c) == "@" for c in name):
+        raise ValueError("a display name must not contain a look-alike of '@' (U+FF20, U+FE6B)")
+    if _NAME_SPOOF_RE.search(name) or _NAME_SPOOF_RE.search(_AT_OR_DOT_IN_BLANKS_RE.sub(r"\1", folded)):
+        raise ValueError("a display name must not contain an email address, or what reads as one, or '<' '>'")
     return name
 
 
@@ -119,5 +142,6 @@ AddressItem = Annotated[
 # One address or a list, each a string or an object: `"to": ["a@contoso.com", {"address": ...}]`.
 AddressList = Annotated[
     list[AddressItem],
+    Field(max_length=MAX_RECIPIENTS),
     BeforeValidator(one_or_many, json_schema_input_type=_AddressText | SimpleAddress | list[AddressItem]),
 ]

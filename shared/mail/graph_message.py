@@ -29,7 +29,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from shared.addresses import Address, DisplayName, SingleLine, check_single_line, whole_text_pattern
+from shared.addresses import (
+    MAX_RECIPIENTS,
+    Address,
+    DisplayName,
+    SingleLine,
+    check_no_bidi_controls,
+    check_single_line,
+    whole_text_pattern,
+)
 
 if TYPE_CHECKING:
     from shared.mail.digest_line import DigestLine
@@ -40,9 +48,9 @@ MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
 # InvalidInternetMessageHeaderCollection above 5 custom headers ("Maximum number of headers in one
 # message should be less than or equal to 5"): https://learn.microsoft.com/answers/questions/762243
 MAX_CUSTOM_HEADERS = 5
-# To + Cc + Bcc per message: https://learn.microsoft.com/graph/api/resources/message and
-# https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits
-MAX_RECIPIENTS = 500
+# Reply-To addresses per message: Graph documents no limit; answers go to a team's address or two,
+# and a long list is only a way to fan replies out to many addresses from our mailbox.
+MAX_REPLY_TO = 10
 
 # Custom header names start with "x-" (https://learn.microsoft.com/graph/api/resources/message,
 # internetMessageHeaders).
@@ -69,6 +77,7 @@ def _check_base64(text: str) -> str:
 
 def _check_attachment_name(name: str) -> str:
     check_single_line(name)
+    check_no_bidi_controls(name)  # "invoice\u202efdp.exe" shows as "invoiceexe.pdf"
     if not name.strip() or "/" in name or "\\" in name or name.strip() in {".", ".."}:
         raise ValueError("must be a plain file name, without path separators")
     return name
@@ -166,13 +175,17 @@ class FileAttachment(GraphModel):
     content_id: SingleLine | None = None
 
 
+# Bounded before the items are read: pydantic stops at the first one past max_length.
+Recipients = Annotated[list[Recipient], Field(max_length=MAX_RECIPIENTS)]
+
+
 class Message(GraphModel):
     subject: SingleLine | None = None
     body: ItemBody | None = None
-    to_recipients: list[Recipient] | None = None
-    cc_recipients: list[Recipient] | None = None
-    bcc_recipients: list[Recipient] | None = None
-    reply_to: list[Recipient] | None = None
+    to_recipients: Recipients | None = None
+    cc_recipients: Recipients | None = None
+    bcc_recipients: Recipients | None = None
+    reply_to: Annotated[list[Recipient], Field(max_length=MAX_REPLY_TO)] | None = None
     from_: Recipient | None = Field(None, alias="from")
     importance: Importance | None = None
     internet_message_headers: Annotated[list[InternetMessageHeader], Field(max_length=MAX_CUSTOM_HEADERS)] | None = None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from shared.addresses import MAX_RECIPIENTS
 from shared.mail.draft import InvalidPayload, MailDraft
 from shared.mail.graph_message import (
     MAX_GRAPH_REQUEST_BYTES,
-    MAX_RECIPIENTS,
     EmailAddress,
     GraphSend,
     Recipient,
@@ -72,17 +72,18 @@ class MailPolicy:
                     )
                 ],
             )
+        # Reply-To obeys the allow-list too: answers to a mail from our mailbox must not go to a
+        # domain it may not write to (the phisher's "reply to confirm").
         refused = [
-            r.email_address.address
-            for r in recipients
+            (field, r.email_address.address)
+            for field, addresses in ((draft.recipients_field, recipients), (draft.reply_to_field, message.reply_to))
+            for r in addresses or ()
             if not self._settings.recipient_domain_allowed(r.email_address.address)
         ]
         if refused:
             raise RecipientNotAllowed(
-                f"{len(refused)} recipient(s) are outside MAIL_ALLOWED_RECIPIENT_DOMAINS; nothing was sent.",
-                errors=[
-                    FieldError(draft.recipients_field, f"{address} is not in an allowed domain") for address in refused
-                ],
+                f"{len(refused)} address(es) are outside MAIL_ALLOWED_RECIPIENT_DOMAINS; nothing was sent.",
+                errors=[FieldError(field, f"{address} is not in an allowed domain") for field, address in refused],
             )
 
         body = request.to_json_bytes()

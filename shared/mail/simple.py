@@ -32,6 +32,7 @@ from shared.addresses import (
 )
 from shared.mail.graph_message import (
     MAX_CUSTOM_HEADERS,
+    MAX_REPLY_TO,
     AttachmentName,
     Base64Content,
     EmailAddress,
@@ -95,7 +96,7 @@ class SimpleMail(_Simple):
     to: AddressList = []
     cc: AddressList = []
     bcc: AddressList = []
-    reply_to: AddressList = Field([], alias="replyTo")
+    reply_to: Annotated[AddressList, Field(max_length=MAX_REPLY_TO)] = Field([], alias="replyTo")
     subject: Annotated[
         StrictStr,
         StringConstraints(min_length=1),

@@ -1,0 +1,65 @@
+"""A caller's HTML body, sanitized: what mail clients render, without what phishing and tracking use.
+
+/api/mail sends HTML a caller wrote from our mailbox, so it is passed through nh3 (the binding of
+the Rust crate ammonia, a maintained allow-list sanitizer: https://nh3.readthedocs.io,
+https://docs.rs/ammonia) before it leaves. What is kept is what report mails are made of: text
+markup, tables with their layout attributes, images, links, inline ``style`` limited to layout and
+typography properties. What is dropped: event handlers (``onclick``), ``<iframe>`` (``srcdoc``),
+``<form>``, ``<meta http-equiv=refresh>``, ``<style>`` blocks, comments, and every link or image
+URL but ``http(s):``, ``mailto:`` and ``cid:`` (inline attachments), so no ``javascript:`` and no
+``data:``. A ``<script>`` is refused outright, before this (see graph_message.has_script_element).
+
+nh3 is imported on the first HTML body, not at start, to keep it off the cold-start path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Beyond ammonia's default tags (nh3.ALLOWED_TAGS): what older HTML mail generators still emit.
+_EXTRA_TAGS = {"font", "tfoot"}
+# Elements dropped with their content: a <title> or <style> left as text would show as text.
+_DROPPED_WITH_CONTENT = {"script", "style", "title", "head"}
+# Layout attributes that HTML mail relies on (Outlook's Word engine ignores most CSS).
+_LAYOUT_ATTRIBUTES = {"style", "align", "valign", "width", "height", "bgcolor", "dir", "lang", "title"}
+_EXTRA_ATTRIBUTES = {
+    "table": {"border", "cellpadding", "cellspacing", "role"},
+    "td": {"nowrap"},
+    "th": {"nowrap"},
+    "font": {"color", "face", "size"},
+}
+_URL_SCHEMES = {"http", "https", "mailto", "cid"}
+# CSS properties kept in style attributes: colour, type, box and table layout. Not kept:
+# position (overlays that hide the real content), background-image and every other url() (tracking
+# and CSS injection), behavior/expression (old Internet Explorer script hooks).
+_STYLE_PROPERTIES = {
+    "color", "background-color", "background", "font", "font-family", "font-size", "font-style", "font-weight",
+    "line-height", "letter-spacing", "text-align", "text-decoration", "text-transform", "text-indent",
+    "vertical-align", "white-space", "word-break", "word-wrap", "overflow-wrap", "direction",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color", "border-style",
+    "border-width", "border-radius", "border-collapse", "border-spacing",
+    "width", "min-width", "max-width", "height", "min-height", "max-height", "display", "list-style-type",
+}  # fmt: skip
+
+
+def sanitize_html(html: str) -> str:
+    import nh3
+
+    return str(nh3.clean(html, **_options(nh3)))
+
+
+def _options(nh3: Any) -> dict[str, Any]:
+    attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["*"] = attributes.get("*", set()) | _LAYOUT_ATTRIBUTES
+    for tag, names in _EXTRA_ATTRIBUTES.items():
+        attributes[tag] = attributes.get(tag, set()) | names
+    return {
+        "tags": set(nh3.ALLOWED_TAGS) | _EXTRA_TAGS,
+        "clean_content_tags": _DROPPED_WITH_CONTENT,
+        "attributes": attributes,
+        "url_schemes": _URL_SCHEMES,
+        "filter_style_properties": _STYLE_PROPERTIES,
+        "strip_comments": True,
+    }
