@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from shared.problems import FieldError
 from shared.sources.base import InvalidHookPayload
 
+# Labels, annotations or values read from one object. Prometheus rules rarely carry 30 labels;
+# past this many a mail would be a wall of table rows nobody reads.
+MAX_MAP_ENTRIES = 100
 # Alertmanager's way of saying "no end time yet" (Go's zero time.Time).
 ZERO_TIME_PREFIX = "0001-01-01"
 # The moments a notification can sensibly be about. Outside them a time is a sender's bug or a
@@ -56,7 +60,15 @@ def text_of(value: Any) -> str | None:
 
 
 def string_map(value: Any) -> dict[str, str]:
-    """A JSON object of labels or annotations as str → str, dropping what is not printable."""
+    """A JSON object of labels or annotations as str → str, dropping what is not printable.
+
+    At most MAX_MAP_ENTRIES, the first in the sender's order: one alert of a 6 MB body can hold
+    300,000 labels, each later copied into a silence link, a dedup key and a table row.
+    """
     if not isinstance(value, dict):
         return {}
-    return {str(key): text for key, raw in value.items() if (text := text_of(raw)) is not None}
+    return {
+        str(key): text
+        for key, raw in itertools.islice(value.items(), MAX_MAP_ENTRIES)
+        if (text := text_of(raw)) is not None
+    }

@@ -28,6 +28,10 @@ _BOLD_RE = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 # Alertmanager's slack_config title (template "slack.default.title", template/default.tmpl) starts
 # with the group's state, which is the best status a Slack-format body has.
 _STATE_PREFIX_RE = re.compile(r"^\[(FIRING(?::\d+)?|RESOLVED)\]", re.IGNORECASE)
+# Slack itself truncates a message's text past 40,000 characters (chat.postMessage, "Truncating
+# content": https://api.slack.com/methods/chat.postMessage); each text is cut there before its
+# links are read, so 6 MB of "<url|label>" costs no 250,000 links.
+MAX_TEXT_CHARS = 40_000
 
 
 def build(settings: SourceSettings) -> BearerTokenSource:
@@ -44,7 +48,7 @@ def to_notification(request: HookRequest) -> Notification:
     header: str | None = None
 
     def read(text: Any) -> str | None:
-        plain = _plain(text_of(text), links)
+        plain = _plain((text_of(text) or "")[:MAX_TEXT_CHARS], links)
         return plain or None
 
     if text := read(payload.get("text")):

@@ -50,3 +50,10 @@ def test_rfc_3339_times_keep_their_offset(text: str, moment: dt.datetime) -> Non
 )
 def test_absent_zero_or_unreadable_times_are_none(value: object) -> None:
     assert parse_time(value) is None
+
+
+def test_a_map_keeps_its_first_entries_only() -> None:
+    from shared.sources.readers import MAX_MAP_ENTRIES, string_map
+
+    labels = {f"l{index}": "v" for index in range(MAX_MAP_ENTRIES * 3)}
+    assert list(string_map(labels)) == [f"l{index}" for index in range(MAX_MAP_ENTRIES)]

@@ -99,3 +99,12 @@ def test_alertmanager_slack_config_names_its_sender_and_shows_its_title_once() -
 def test_a_resolved_title_is_resolved_and_other_titles_are_info() -> None:
     assert adapt({"attachments": [{"title": "[RESOLVED] DiskFull"}]}).status is Status.RESOLVED
     assert adapt({"text": "Deploy [FIRING] later"}).status is Status.INFO
+
+
+def test_a_text_is_read_up_to_slacks_own_limit() -> None:
+    from shared.sources.slack import MAX_TEXT_CHARS
+
+    link = "<https://x.example/|a>"
+    notification = adapt({"text": "Disk full\n" + link * (MAX_TEXT_CHARS // len(link) * 3)})
+    assert len(notification.links) <= MAX_TEXT_CHARS // len(link)
+    assert notification.description is not None and len(notification.description) <= MAX_TEXT_CHARS
