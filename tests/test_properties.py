@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from shared.addresses import MAX_RECIPIENTS
 from shared.endpoints.hooks import handle_hook
 from shared.intake import parse_json
 from shared.mail.draft import parse_mail_request
-from shared.mail.html_sanitizer import sanitize_html
-from shared.addresses import MAX_RECIPIENTS
 from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, Message
+from shared.mail.html_sanitizer import sanitize_html
 from shared.mail.policy import MailPolicy, MessageTooLarge
 from shared.mail.simple import SimpleMail
 from shared.problems import Problem
