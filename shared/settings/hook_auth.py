@@ -30,22 +30,13 @@ def read_hook_auth(read: SettingsReader, tenant_id: str | None) -> HookAuthSetti
         grafana_timestamp_header=read.text("GRAFANA_WEBHOOK_TIMESTAMP_HEADER"),
         azure_monitor_audiences=_read_monitor_audiences(read, tenant_id),
         pagerduty_secrets=_read_secrets(read, "PAGERDUTY_WEBHOOK_SECRET"),
-        sentry_client_secret=_read_secret(read, "SENTRY_CLIENT_SECRET"),
+        sentry_client_secret=read.secret("SENTRY_CLIENT_SECRET"),
     )
-
-
-def _read_secret(read: SettingsReader, setting: str) -> str | None:
-    """A signing secret; set but blank is a mistake (a lost Key Vault value, an empty pipeline
-    variable), not "no check": the caller check it asks for would silently be off."""
-    value = read.text(setting)
-    if value is None and setting in read.environ and not read.environ[setting].strip():
-        read.fail(setting, "is set but blank; remove it or give the secret")
-    return value
 
 
 def _read_secrets(read: SettingsReader, setting: str) -> tuple[str, ...]:
     """Comma-separated signing secrets (none may be blank)."""
-    text = _read_secret(read, setting)
+    text = read.secret(setting)
     if text is None:
         return ()
     secrets = tuple(secret.strip() for secret in text.split(","))

@@ -92,11 +92,12 @@ class PagerDutySource:
         self._secrets = hook_auth.pagerduty_secrets
         self._bearer_token = hook_auth.bearer_token
 
-    def verify(self, request: HookRequest) -> None:
+    def verify(self, request: HookRequest) -> bool:
         if self._secrets:
             verify_signature(request.headers.get(SIGNATURE_HEADER), request.body, self._secrets)
-        else:
-            verify_bearer_token(request, self._bearer_token)
+            return True  # the body is signed: an Idempotency-Key added to a replay is not
+        verify_bearer_token(request, self._bearer_token)
+        return False
 
     def read(self, request: HookRequest) -> Notification | Skip:
         return to_notification(request)

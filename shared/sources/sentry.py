@@ -71,12 +71,13 @@ class SentrySource:
         self._secret = hook_auth.sentry_client_secret
         self._bearer_token = hook_auth.bearer_token
 
-    def verify(self, request: HookRequest) -> None:
+    def verify(self, request: HookRequest) -> bool:
         # Sentry cannot add an Authorization header; its signature proves it instead.
         if self._secret is not None:
             verify_signature(request.headers.get(SIGNATURE_HEADER), request.body, self._secret)
-        else:
-            verify_bearer_token(request, self._bearer_token)
+            return True  # the body is signed: an Idempotency-Key added to a replay is not
+        verify_bearer_token(request, self._bearer_token)
+        return False
 
     def read(self, request: HookRequest) -> Notification | Skip:
         return to_notification(request)

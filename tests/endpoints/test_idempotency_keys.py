@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from tests.conftest import RuntimeFactory
@@ -65,4 +67,43 @@ def test_the_same_notification_from_two_callers_on_one_route_is_one_mail(
     for caller in ("replica-1-key", "replica-2-key"):
         request = hook_request("alertmanager", ALERT, headers={"x-functions-key": caller})
         assert handle_hook(request, runtime).status_code == 202
+    assert len(graph.sent) == 1
+
+
+def _hmac(secret: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+SIGNED = {
+    # source: (setting, data file, headers of a signed delivery)
+    "pagerduty": (
+        "PAGERDUTY_WEBHOOK_SECRET",
+        "incident.triggered.json",
+        lambda body: {"X-PagerDuty-Signature": "v1=" + _hmac("pd-secret", body)},
+    ),
+    "sentry": (
+        "SENTRY_CLIENT_SECRET",
+        "issue.created.json",
+        lambda body: {"Sentry-Hook-Signature": _hmac("pd-secret", body), "Sentry-Hook-Resource": "issue"},
+    ),
+}
+
+
+@pytest.mark.parametrize("source", SIGNED)
+def test_a_signed_delivery_replayed_with_fresh_idempotency_keys_is_mailed_once(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, source: str
+) -> None:
+    setting, file, headers_of = SIGNED[source]
+    runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", **{setting: "pd-secret"})
+    body = (DATA / source / file).read_bytes()
+    statuses = [
+        response_json(
+            handle_hook(hook_request(source, body, headers={**headers_of(body), "Idempotency-Key": f"k{n}"}), runtime)
+        )["status"]
+        for n in range(5)
+    ]
+    assert statuses == ["accepted"] + ["duplicate"] * 4
     assert len(graph.sent) == 1

@@ -161,7 +161,16 @@ def test_an_unresolved_key_vault_reference_is_a_problem_not_a_secret() -> None:
     assert "Key Vault reference did not resolve" in problems["HOOK_BEARER_TOKEN"]
 
 
-@pytest.mark.parametrize("setting", ["HOOK_BEARER_TOKEN", "GITHUB_WEBHOOK_SECRET", "GRAFANA_WEBHOOK_SECRET"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "HOOK_BEARER_TOKEN",
+        "GITHUB_WEBHOOK_SECRET",
+        "GRAFANA_WEBHOOK_SECRET",
+        "PAGERDUTY_WEBHOOK_SECRET",
+        "SENTRY_CLIENT_SECRET",
+    ],
+)
 @pytest.mark.parametrize("blank", ["", " ", "\t\n"])
 def test_a_blank_secret_is_a_problem_not_a_check_turned_off(setting: str, blank: str) -> None:
     # What a Key Vault reference to an empty secret resolves to, or an empty variable in a pipeline.
