@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from shared.endpoints.hooks import handle_hook
@@ -77,7 +79,7 @@ def _hmac(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-SIGNED = {
+SIGNED: dict[str, tuple[str, str, Callable[[bytes], dict[str, str]]]] = {
     # source: (setting, data file, headers of a signed delivery)
     "pagerduty": (
         "PAGERDUTY_WEBHOOK_SECRET",
