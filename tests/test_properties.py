@@ -5,6 +5,8 @@
    never with another exception (which the host would turn into a 500); what it accepts obeys
    Graph's rules too.
 3. The same holds for each webhook source, from its own payload with any field replaced.
+4. Through the endpoints themselves (every source, both /api/mail forms): never a 5xx, no mail
+   written when the answer is a 4xx, and each answer within a bounded time.
 
 Payloads go through intake (JSON bytes → value) first, as they do in the endpoints: a JSON text can
 hold what a Python value built by hand would not (an unpaired surrogate escape such as "\\udc00").
@@ -16,15 +18,18 @@ import base64
 import json
 import re
 import string
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import azure.functions as func
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.addresses import MAX_RECIPIENTS
 from shared.endpoints.hooks import handle_hook
+from shared.endpoints.mail import handle_mail
 from shared.intake import parse_json
 from shared.mail.draft import parse_mail_request
 from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, Message
@@ -34,7 +39,7 @@ from shared.mail.simple import SimpleMail
 from shared.problems import Problem
 from shared.runtime import Runtime, build_runtime
 from shared.sources import SOURCES
-from tests.helpers.app import DATA, hook_request, settings_from
+from tests.helpers.app import DATA, hook_request, mail_request, settings_from
 
 ALLOWED_SENDER = "alerts@contoso.com"
 SETTINGS = settings_from(MAIL_DEFAULT_TO="oncall@contoso.com", MAIL_ALLOWED_SENDERS=ALLOWED_SENDER)
@@ -369,20 +374,57 @@ def outbox_runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
         MAIL_TRANSPORT="outbox",
         MAIL_OUTBOX_DIR=str(outbox),
         MAIL_DEFAULT_TO="oncall@contoso.com",
+        MAIL_ALLOWED_SENDERS=ALLOWED_SENDER,
         MAIL_RATE_LIMIT_PER_MINUTE="0",  # one caller, hundreds of deliveries
     )
     return build_runtime(settings)
 
 
+# Each example is a small body; a second is far more than any takes, even on a loaded machine.
+# (tests/test_resource_bounds.py holds the bodies of the full 6 MB.)
+MAX_SECONDS_PER_ANSWER = 2.0
+
+
+def answered_within_bounds(answer: Callable[[], func.HttpResponse], runtime: Runtime) -> func.HttpResponse:
+    """The endpoint's answer: never a 5xx, quick, and with no mail written when it is a 4xx."""
+    outbox = runtime.settings.delivery.outbox_dir
+    mailed_before = len(list(outbox.glob("*.eml")))
+    started = time.perf_counter()
+    response = answer()
+    elapsed_s = time.perf_counter() - started
+    assert response.status_code < 500, response.get_body()
+    if response.status_code >= 400:
+        assert len(list(outbox.glob("*.eml"))) == mailed_before, "a refused request was mailed"
+    assert elapsed_s < MAX_SECONDS_PER_ANSWER, (elapsed_s, response.status_code)
+    return response
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(delivery=mutated_deliveries())
 @example(delivery=("slack", {}, {"text": "disk full on \ud800"}))
+@example(delivery=("alertmanager", {}, {"alerts": [{"startsAt": "9999-12-31T23:00:00-02:00"}]}))
 def test_any_json_in_a_webhook_gets_a_documented_answer_not_a_crash(
     outbox_runtime: Runtime, delivery: tuple[str, dict[str, str], Any]
 ) -> None:
     source, headers, payload = delivery
-    response = handle_hook(hook_request(source, json.dumps(payload), headers=headers), outbox_runtime)
+    response = answered_within_bounds(
+        lambda: handle_hook(hook_request(source, json.dumps(payload), headers=headers), outbox_runtime),
+        outbox_runtime,
+    )
     assert response.status_code in {200, 202, 400, 413}, response.get_body()
+
+
+@FUZZ
+@given(payload=simple_payloads | graph_payloads)
+@example(payload={**SIMPLE, "replyTo": [f"r{i}@contoso.com" for i in range(11)]})
+@example(payload={**SIMPLE, "headers": {"X-Mailhook-Source": "github"}})
+@example(payload={**SIMPLE, "to": {"address": "ops@contoso.com", "name": "ceo\uff20contoso.com"}})
+def test_any_json_to_api_mail_gets_a_documented_answer_and_no_mail_when_refused(
+    outbox_runtime: Runtime, payload: Any
+) -> None:
+    body = json.dumps(payload)
+    response = answered_within_bounds(lambda: handle_mail(mail_request(body), outbox_runtime), outbox_runtime)
+    assert response.status_code in {202, 400, 403, 413}, response.get_body()
 
 
 def test_the_stored_deliveries_are_mailed_unchanged(outbox_runtime: Runtime) -> None:
