@@ -325,3 +325,17 @@ def test_caller_html_is_sanitized_in_both_forms(mi_runtime: RuntimeFactory, grap
         'href="https://contoso.com/help"',
     ):
         assert kept in sent, kept
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, json.loads((DATA / "alertmanager" / "firing-grouped.json").read_text())],
+    ids=["empty object", "an Alertmanager body"],
+)
+def test_the_azure_monitor_route_mails_only_azure_monitor_alerts(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, payload: Any
+) -> None:
+    response = handle_hook(hook_request("azure-monitor", payload), mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com"))
+    assert response.status_code == 400, response.get_body()
+    assert response_json(response)["code"] == "invalid_payload"
+    assert graph.requests == []

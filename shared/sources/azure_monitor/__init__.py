@@ -8,7 +8,8 @@ Formats, from learn.microsoft.com/azure/azure-monitor/alerts/:
   search (V1 ``SearchQuery``..., V2 ``conditionType`` "LogQueryCriteria"), activity log, service
   health and resource health alerts.
 - ``alerts-non-common-schema-definitions`` and ``alerts-webhooks``: the older per-type payloads
-  (``"status": "Activated"`` + ``context``), which get a generic mail built from whatever they hold.
+  (``"status": "Activated"`` + ``context``), which get a generic mail built from whatever they hold;
+  anything that is neither is refused (400): ``schema`` says what is recognised.
 
 Parsing is lenient: every field may be missing, null or of another type (the samples themselves
 send ``"level": 3`` and ``"level": "Informational"``), and unknown fields are ignored.

@@ -542,7 +542,8 @@ def test_generic_mail_shows_html_values_as_text() -> None:
 
 
 def test_generic_mail_is_bounded() -> None:
-    payload = {"status": "Activated", "context": {f"field{i}": "x" * 5000 for i in range(200)}}
+    context = {"condition": {}, **{f"field{i}": "x" * 5000 for i in range(200)}}
+    payload = {"status": "Activated", "context": context}
     notification = adapt(payload)
     assert len(notification.facts) == MAX_GENERIC_FACTS
     assert all(len(value) <= 1000 for _, value in notification.facts)
@@ -556,13 +557,47 @@ def test_schema_is_recognised_by_its_id_and_shape() -> None:
     assert adapt(common).title.startswith("[Fired] Sev2 ")
     other = load("metric-static-fired")
     other["schemaId"] = "SomethingElse"
-    assert adapt(other).dedup_key is None  # generic, not common-schema
+    with pytest.raises(InvalidHookPayload) as refused:
+        adapt(other)
+    assert refused.value.errors[0].field == "schemaId"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"data": {}},
+        {"schemaId": "azureMonitorCommonAlertSchema", "data": {"alertContext": {}}},
+        {"schemaId": "AzureMonitorMetricAlert"},
+        {"status": "Activated"},
+        {"status": "Activated", "context": {"name": "no condition"}},
+        # What another sender posts to the wrong URL: it became a key-dump mail.
+        json.loads((DATA / "alertmanager" / "firing-single.json").read_text()),
+        {"version": "4", "status": "firing", "alerts": [{"labels": {"alertname": "X"}}]},
+    ],
+    ids=[
+        "empty",
+        "empty data",
+        "common without essentials",
+        "legacy id without data",
+        "status alone",
+        "context without condition",
+        "alertmanager",
+        "alertmanager minimal",
+    ],  # fmt: skip
+)
+def test_what_is_no_azure_monitor_schema_is_refused(payload: Any) -> None:
+    with pytest.raises(InvalidHookPayload):
+        adapt(payload)
 
 
 @pytest.mark.parametrize("payload", [[], "alert", 3, None])
 def test_a_payload_that_is_not_an_object_is_refused(payload: Any) -> None:
     with pytest.raises(InvalidHookPayload):
         to_notification(HookRequest(source="azure-monitor", payload=payload, headers={}))
+
+
+SCHEMA_KEYS = {"schemaId", "data", "essentials", "context", "condition", "status", "AlertRuleName"}
 
 
 def _places(value: Any) -> Iterator[tuple[Any, Any]]:
@@ -587,7 +622,12 @@ def test_any_field_of_any_type_still_makes_a_mail(fixture: str) -> None:
         original = container[key]
         for replacement in junk:
             container[key] = replacement  # in place, put back below: copying each time is slow
-            notification = adapt(payload)
+            try:
+                notification = adapt(payload)
+            except InvalidHookPayload:
+                # Only what says which schema this is may make it no Azure Monitor payload at all.
+                assert key in SCHEMA_KEYS, (key, replacement)
+                continue
             assert notification.title, (key, replacement)
             if count % 10 == 0:  # rendering is slower; a sample shows the templates cope too
                 renderer.render(notification, Route())
