@@ -584,7 +584,7 @@ def test_schema_is_recognised_by_its_id_and_shape() -> None:
         "context without condition",
         "alertmanager",
         "alertmanager minimal",
-    ],  # fmt: skip
+    ],
 )
 def test_what_is_no_azure_monitor_schema_is_refused(payload: Any) -> None:
     with pytest.raises(InvalidHookPayload):
