@@ -29,14 +29,13 @@ def read_hook_auth(read: SettingsReader, tenant_id: str | None) -> HookAuthSetti
         grafana_secret=read.secret("GRAFANA_WEBHOOK_SECRET"),
         grafana_timestamp_header=read.text("GRAFANA_WEBHOOK_TIMESTAMP_HEADER"),
         azure_monitor_audiences=_read_monitor_audiences(read, tenant_id),
-        pagerduty_secrets=_read_secrets(read, "PAGERDUTY_WEBHOOK_SECRET"),
+        pagerduty_secrets=_split_secrets(read, "PAGERDUTY_WEBHOOK_SECRET", read.secret("PAGERDUTY_WEBHOOK_SECRET")),
         sentry_client_secret=read.secret("SENTRY_CLIENT_SECRET"),
     )
 
 
-def _read_secrets(read: SettingsReader, setting: str) -> tuple[str, ...]:
+def _split_secrets(read: SettingsReader, setting: str, text: str | None) -> tuple[str, ...]:
     """Comma-separated signing secrets (none may be blank)."""
-    text = read.secret(setting)
     if text is None:
         return ()
     secrets = tuple(secret.strip() for secret in text.split(","))
