@@ -32,6 +32,9 @@ _STATE_PREFIX_RE = re.compile(r"^\[(FIRING(?::\d+)?|RESOLVED)\]", re.IGNORECASE)
 # content": https://api.slack.com/methods/chat.postMessage); each text is cut there before its
 # links are read, so 6 MB of "<url|label>" costs no 250,000 links.
 MAX_TEXT_CHARS = 40_000
+# Slack takes at most 50 blocks in a message (Block Kit, "Blocks": https://api.slack.com/block-kit)
+# and 100 attachments; a list is read up to 100 items, so a million empty blocks cost no loop.
+MAX_LIST_ITEMS = 100
 
 
 def build(settings: SourceSettings) -> BearerTokenSource:
@@ -121,7 +124,8 @@ def to_notification(request: HookRequest) -> Notification:
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+    """The objects of a list, at most MAX_LIST_ITEMS of them."""
+    return [item for item in value[:MAX_LIST_ITEMS] if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _plain(text: str | None, links: list[Link]) -> str:

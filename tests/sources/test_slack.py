@@ -108,3 +108,13 @@ def test_a_text_is_read_up_to_slacks_own_limit() -> None:
     notification = adapt({"text": "Disk full\n" + link * (MAX_TEXT_CHARS // len(link) * 3)})
     assert len(notification.links) <= MAX_TEXT_CHARS // len(link)
     assert notification.description is not None and len(notification.description) <= MAX_TEXT_CHARS
+
+
+def test_a_list_is_read_up_to_slacks_own_limits() -> None:
+    from shared.sources.slack import MAX_LIST_ITEMS
+
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"line {n}"}} for n in range(MAX_LIST_ITEMS * 5)]
+    notification = adapt({"text": "Deploy", "blocks": blocks})
+    assert notification.description is not None
+    assert f"line {MAX_LIST_ITEMS - 1}" in notification.description
+    assert f"line {MAX_LIST_ITEMS}\n" not in notification.description + "\n"
