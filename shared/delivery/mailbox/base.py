@@ -41,7 +41,7 @@ def usage_of(mailbox: str, ledger: MailboxLedger, rules: MailboxRules) -> Mailbo
         mailbox=mailbox,
         recipients_used=ledger.used,
         recipients_per_day=rules.recipients_per_day,
-        sent_last_minute=len(ledger.admitted),
+        sent_last_minute=ledger.sent_last_minute,
         messages_per_minute=rules.messages_per_minute,
         in_flight=len(ledger.slots),
         last_digest_at=ledger.last_digest_at or None,

@@ -10,7 +10,8 @@ these limits are counted from, for every instance of the bridge at once:
 
 - ``reserved``: recipients per 10-minute bucket. A bucket counts until 24 hours after its end, so
   the rolling budget is kept with at most 10 minutes of extra caution and 145 numbers per mailbox.
-- ``admitted``: when each send of the last minute was admitted (the pace).
+- ``admitted``: sends admitted per second over the last minute (the pace): at most 60 numbers,
+  however high the pace.
 - ``slots``: the sends in flight, each with a lease that ends on its own, so an instance that
   crashes mid-send frees its slot without anyone's help.
 
@@ -85,8 +86,9 @@ class Permit:
     """An admitted send: its slot, its pace entry and its reservation, until it is settled."""
 
     mailbox: str
-    token: str  # names the slot and the pace entry
+    token: str  # names the send slot
     bucket: int  # the bucket the recipients were reserved in
+    second: int  # the second it was admitted in, for the pace
     recipients: int
     purpose: Purpose
     entries: int = 0  # a digest: how many notifications it names
@@ -95,19 +97,23 @@ class Permit:
 @dataclass
 class MailboxLedger:
     reserved: dict[int, int] = field(default_factory=dict)  # bucket start (epoch s) -> recipients
-    admitted: dict[str, float] = field(default_factory=dict)  # token -> when admitted
+    admitted: dict[int, int] = field(default_factory=dict)  # second (epoch) -> sends admitted in it
     slots: dict[str, float] = field(default_factory=dict)  # token -> lease end
     last_digest_at: float = 0.0
     last_digest_entries: int = 0
 
     def prune(self, now: float) -> None:
         self.reserved = {start: n for start, n in self.reserved.items() if start + BUCKET_S > now - DAY_S and n > 0}
-        self.admitted = {token: at for token, at in self.admitted.items() if at > now - PACE_WINDOW_S}
+        self.admitted = {second: n for second, n in self.admitted.items() if second > now - PACE_WINDOW_S and n > 0}
         self.slots = {token: until for token, until in self.slots.items() if until > now}
 
     @property
     def used(self) -> int:
         return sum(self.reserved.values())
+
+    @property
+    def sent_last_minute(self) -> int:
+        return sum(self.admitted.values())
 
     def admit(self, rules: MailboxRules, permit: Permit, now: float) -> None:
         """Record ``permit``, or raise a Deferred saying which limit refuses it and for how long.
@@ -117,13 +123,12 @@ class MailboxLedger:
         """
         self.prune(now)
         message_cap = rules.message_cap(permit.purpose)
-        if len(self.admitted) >= message_cap:
-            times = sorted(self.admitted.values())
-            frees_at = times[len(times) - message_cap] + PACE_WINDOW_S if message_cap else now + PACE_WINDOW_S
+        sent = self.sent_last_minute
+        if sent >= message_cap:
             raise MailboxPaced(
-                f"{permit.mailbox} has sent {len(times)} messages in the last minute; its pace is "
+                f"{permit.mailbox} has sent {sent} messages in the last minute; its pace is "
                 f"{rules.messages_per_minute} a minute (MAIL_MAILBOX_MESSAGES_PER_MINUTE). Nothing was sent.",
-                retry_after_s=_seconds_until(frees_at, now),
+                retry_after_s=_seconds_until(self._pace_frees_at(message_cap, now), now),
             )
         cap = rules.recipient_cap(permit.purpose)
         if self.used + permit.recipients > cap:
@@ -142,20 +147,30 @@ class MailboxLedger:
                 retry_after_s=1,
             )
         self.reserved[permit.bucket] = self.reserved.get(permit.bucket, 0) + permit.recipients
-        self.admitted[permit.token] = now
+        self.admitted[permit.second] = self.admitted.get(permit.second, 0) + 1
         self.slots[permit.token] = now + rules.slot_lease_s
 
     def settle(self, permit: Permit, *, taken: bool, now: float) -> None:
         """Free the slot; a send Graph did not take gives back its recipients and its pace entry."""
         self.slots.pop(permit.token, None)
         if not taken:
-            self.admitted.pop(permit.token, None)
+            if permit.second in self.admitted:
+                self.admitted[permit.second] = max(0, self.admitted[permit.second] - 1)
             if permit.bucket in self.reserved:
                 self.reserved[permit.bucket] = max(0, self.reserved[permit.bucket] - permit.recipients)
         elif permit.purpose is Purpose.DIGEST:
             self.last_digest_at = now
             self.last_digest_entries = permit.entries
         self.prune(now)
+
+    def _pace_frees_at(self, cap: int, now: float) -> float:
+        """When enough of the last minute's sends leave it for one more to fit under ``cap``."""
+        sent = self.sent_last_minute
+        for second in sorted(self.admitted):
+            sent -= self.admitted[second]
+            if sent < cap:
+                return second + PACE_WINDOW_S
+        return now + PACE_WINDOW_S
 
     def _budget_frees_at(self, recipients: int, cap: int, now: float) -> float:
         """When enough of the oldest buckets leave the window for ``recipients`` more to fit."""
@@ -171,7 +186,7 @@ class MailboxLedger:
     def to_properties(self) -> dict[str, Any]:
         return {
             "Reserved": json.dumps({str(k): v for k, v in self.reserved.items()}, separators=(",", ":")),
-            "Admitted": json.dumps(self.admitted, separators=(",", ":")),
+            "Admitted": json.dumps({str(k): v for k, v in self.admitted.items()}, separators=(",", ":")),
             "Slots": json.dumps(self.slots, separators=(",", ":")),
             "LastDigestAt": self.last_digest_at,
             "LastDigestEntries": self.last_digest_entries,
@@ -181,7 +196,7 @@ class MailboxLedger:
     def from_properties(cls, properties: Any) -> MailboxLedger:
         return cls(
             reserved={int(k): int(v) for k, v in json.loads(properties.get("Reserved") or "{}").items()},
-            admitted={str(k): float(v) for k, v in json.loads(properties.get("Admitted") or "{}").items()},
+            admitted={int(k): int(v) for k, v in json.loads(properties.get("Admitted") or "{}").items()},
             slots={str(k): float(v) for k, v in json.loads(properties.get("Slots") or "{}").items()},
             last_digest_at=float(properties.get("LastDigestAt") or 0.0),
             last_digest_entries=int(properties.get("LastDigestEntries") or 0),

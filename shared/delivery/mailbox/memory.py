@@ -24,7 +24,7 @@ class MemoryMailboxLimits:
 
     def admit(self, mailbox: str, recipients: int, purpose: Purpose, *, entries: int = 0) -> Permit:
         now = time.time()
-        permit = Permit(mailbox.lower(), uuid.uuid4().hex, bucket_of(now), recipients, purpose, entries)
+        permit = Permit(mailbox.lower(), uuid.uuid4().hex, bucket_of(now), int(now), recipients, purpose, entries)
         with self._lock:
             self._ledgers.setdefault(permit.mailbox, MailboxLedger()).admit(self._rules, permit, now)
         return permit

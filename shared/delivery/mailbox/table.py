@@ -57,7 +57,7 @@ class TableMailboxLimits:
         token = uuid.uuid4().hex
 
         def step(ledger: MailboxLedger, now: float) -> Permit:
-            permit = Permit(mailbox.lower(), token, bucket_of(now), recipients, purpose, entries)
+            permit = Permit(mailbox.lower(), token, bucket_of(now), int(now), recipients, purpose, entries)
             ledger.admit(self._rules, permit, now)  # a Deferred leaves the ledger unwritten
             return permit
 

@@ -12,7 +12,8 @@ RULES = MailboxRules(recipients_per_day=100, digest_reserve=10, messages_per_min
 
 
 def permit(now: float, recipients: int = 1, purpose: Purpose = Purpose.MAIL, token: str = "") -> Permit:
-    return Permit("ops@contoso.com", token or f"t{now}-{recipients}-{purpose}", bucket_of(now), recipients, purpose)
+    token = token or f"t{now}-{recipients}-{purpose}"
+    return Permit("ops@contoso.com", token, bucket_of(now), int(now), recipients, purpose)
 
 
 def admitted(ledger: MailboxLedger, now: float, recipients: int = 1, purpose: Purpose = Purpose.MAIL) -> Permit:
