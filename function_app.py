@@ -13,31 +13,69 @@ import azure.functions as func
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 
+def build_incomplete(error: ImportError) -> func.HttpResponse:
+    """503 naming the module a handler could not import: the deployment's dependencies did not install.
+
+    The host indexes this module with azure.functions alone, so a build whose requirements failed
+    still starts and would answer every request 500 with no body; this answer is built without
+    shared/ (which may be what is missing) and says what to fix.
+    """
+    import json
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    module = error.name or str(error)
+    document = {
+        "type": "urn:mailhook:problem:build_incomplete",
+        "title": "The deployment is missing a module",
+        "status": 503,
+        "detail": f"The module '{module}' cannot be imported: the deployment's dependencies (requirements.txt) did "
+        "not install. Deploy again and check the build log.",
+        "code": "build_incomplete",
+        "module": module,
+        "requestId": request_id,
+    }
+    return func.HttpResponse(
+        json.dumps(document),
+        status_code=503,
+        mimetype="application/problem+json",
+        headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
+    )
+
+
 @app.route(route="mail", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def mail(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.endpoints.mail import handle_mail
-
+    try:
+        from shared.endpoints.mail import handle_mail
+    except ImportError as error:
+        return build_incomplete(error)
     return handle_mail(req)
 
 
 @app.route(route="hooks/{source}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def hooks(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.endpoints.hooks import handle_hook
-
+    try:
+        from shared.endpoints.hooks import handle_hook
+    except ImportError as error:
+        return build_incomplete(error)
     return handle_hook(req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.endpoints.health import handle_health
-
+    try:
+        from shared.endpoints.health import handle_health
+    except ImportError as error:
+        return build_incomplete(error)
     return handle_health(req)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.endpoints.openapi import handle_openapi
-
+    try:
+        from shared.endpoints.openapi import handle_openapi
+    except ImportError as error:
+        return build_incomplete(error)
     return handle_openapi(req)
 
 

@@ -116,3 +116,29 @@ def test_deliver_is_the_queue_trigger_of_queue_mode(bindings: dict[str, list[dic
         "queueName": "%MAIL_QUEUE_NAME%",
         "connection": "AzureWebJobsStorage",
     }
+
+
+_BROKEN_BUILD = """
+import json, sys
+sys.modules["pydantic"] = None  # as if requirements.txt never installed it: importing it fails
+import azure.functions as func
+import function_app
+answers = {}
+for name, route in (("health", "health"), ("mail", "mail"), ("hooks", "hooks/alertmanager")):
+    method = "GET" if name == "health" else "POST"
+    request = func.HttpRequest(method=method, url="http://localhost/api/" + route, body=b"{}", headers={})
+    response = getattr(function_app, name).build().get_user_function()(request)
+    answers[name] = [response.status_code, response.mimetype, json.loads(response.get_body())]
+print(json.dumps(answers))
+"""
+
+
+def test_a_build_missing_a_dependency_answers_503_naming_it() -> None:
+    environ = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
+    result = subprocess.run(
+        [sys.executable, "-c", _BROKEN_BUILD], env=environ, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    for name, (status, mimetype, document) in json.loads(result.stdout).items():
+        assert (status, mimetype) == (503, "application/problem+json"), name
+        assert (document["code"], document["module"]) == ("build_incomplete", "pydantic"), name
+        assert document["requestId"] and "requirements.txt" in document["detail"]
