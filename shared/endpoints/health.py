@@ -145,4 +145,29 @@ def warnings_of(settings: Settings) -> list[HealthWarning]:
                 ),
             )
         )
+    if not settings.policy.default_to and not any(route.recipients() for route in settings.routes.values()):
+        # The bridge is healthy, but the first webhook would be answered 503 route_without_recipients.
+        warnings.append(
+            HealthWarning(
+                code="no_recipients",
+                setting="MAIL_DEFAULT_TO",
+                message=(
+                    "No recipient is configured anywhere: set MAIL_DEFAULT_TO, or a route with 'to' in MAIL_ROUTES. "
+                    "Until then /api/hooks answers 503 and /api/mail needs recipients in every request."
+                ),
+            )
+        )
+    bad_routes = settings.route_problems.all()
+    if bad_routes:
+        # Route names are the operator's and can hint at what they guard: counted, never named here.
+        warnings.append(
+            HealthWarning(
+                code="route_invalid",
+                setting=bad_routes[0].setting,
+                message=(
+                    f"{len(bad_routes)} problem(s) in the routes: only the routes concerned are unusable. A request "
+                    "to /api/hooks with a function key and ?route= names each one."
+                ),
+            )
+        )
     return warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ def health() -> func.HttpResponse:
 
 def test_health_reports_transport_auth_and_cloud_only(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_DEFAULT_TO", "oncall@contoso.com")
     environment.setenv("MAIL_TRANSPORT", "outbox")
     environment.setenv("GRAPH_CLOUD", "usgov")
     environment.setenv("MAIL_ALLOWED_SENDERS", "secret-mailbox@contoso.com")
@@ -106,6 +108,7 @@ def test_anonymous_health_names_the_settings_to_fix_never_what_they_hold(
 
 def test_health_warns_when_grafana_signatures_carry_no_timestamp(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_DEFAULT_TO", "oncall@contoso.com")
     environment.setenv("MAIL_TRANSPORT", "outbox")
     environment.setenv("GRAFANA_WEBHOOK_SECRET", "grafana-secret-value")
     response = health()
@@ -120,6 +123,32 @@ def test_health_warns_when_grafana_signatures_carry_no_timestamp(environment: py
     environment.setattr(runtime_module, "_runtime", None)
     environment.setenv("GRAFANA_WEBHOOK_TIMESTAMP_HEADER", "X-Grafana-Alerting-Signature-Timestamp")
     assert response_json(health())["warnings"] == []
+
+
+def test_health_warns_when_no_recipient_is_configured_anywhere(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    environment.setenv("MAIL_ROUTES", json.dumps({"db": {"subjectPrefix": "[DB]"}}))
+    response = health()
+    assert response.status_code == 200, "healthy, but the first webhook would get 503"
+    [warning] = response_json(response)["warnings"]
+    assert (warning["code"], warning["setting"]) == ("no_recipients", "MAIL_DEFAULT_TO")
+    published_schema("/api/health", "200").validate(response_json(response))
+    environment.setattr(runtime_module, "_runtime", None)
+    environment.setenv("MAIL_ROUTES", json.dumps({"db": {"to": "dba@contoso.com"}}))
+    assert response_json(health())["warnings"] == [], "a route with recipients is enough"
+
+
+def test_health_counts_bad_routes_without_naming_them(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("MAIL_SENDER", SENDER)
+    environment.setenv("MAIL_TRANSPORT", "outbox")
+    routes = {"default": {"to": "oncall@contoso.com"}, "secret-team": {"to": "x@contoso.com", "colour": "red"}}
+    environment.setenv("MAIL_ROUTES", json.dumps(routes))
+    response = health()
+    assert response.status_code == 200, "only the bad route is unusable"
+    [warning] = response_json(response)["warnings"]
+    assert (warning["code"], warning["setting"]) == ("route_invalid", "MAIL_ROUTES")
+    assert "secret-team" not in response.get_body().decode()
 
 
 def published_schema(operation_path: str, status: str) -> Draft202012Validator:
