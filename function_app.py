@@ -70,6 +70,15 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return handle_health(req)
 
 
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        from shared.endpoints.status import handle_status
+    except ImportError as error:
+        return build_incomplete(error)
+    return handle_status(req)
+
+
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     try:

@@ -42,7 +42,9 @@ def test_direct_mode_declares_no_queue_trigger() -> None:
     # settings (direct mode, the outbox) leave empty.
     for settings in ({}, {"MAIL_DELIVERY": "direct"}, {"MAIL_DELIVERY": "Queue "}):
         indexed = index_with(**settings)
-        expected = {"mail", "hooks", "health", "openapi"} | ({"deliver"} if "Queue" in str(settings) else set())
+        expected = {"mail", "hooks", "health", "status", "openapi"} | (
+            {"deliver"} if "Queue" in str(settings) else set()
+        )
         assert set(indexed) == expected, settings
         queue_triggers = [b for bs in indexed.values() for b in bs if b["type"] == "queueTrigger"]
         assert bool(queue_triggers) == ("deliver" in expected)
@@ -96,6 +98,8 @@ def test_health_route_is_anonymous_get(bindings: dict[str, list[dict[str, Any]]]
 
 # Documents about the bridge, never a way to send: the only routes without a function key.
 ANONYMOUS = {"health", "openapi"}
+# Reads that name mailboxes: a function key, as for sending.
+KEYED_READS = {"status"}
 
 
 def test_every_mail_route_needs_a_key(bindings: dict[str, list[dict[str, Any]]]) -> None:
@@ -104,7 +108,7 @@ def test_every_mail_route_needs_a_key(bindings: dict[str, list[dict[str, Any]]])
     for name, binding in http.items():
         expected = "ANONYMOUS" if name in ANONYMOUS else "FUNCTION"
         assert (name, binding["authLevel"]) == (name, expected)
-        assert name in ANONYMOUS or binding["methods"] == ["POST"]
+        assert name in ANONYMOUS or binding["methods"] == ["POST"] or name in KEYED_READS
 
 
 def test_deliver_is_the_queue_trigger_of_queue_mode(bindings: dict[str, list[dict[str, Any]]]) -> None:

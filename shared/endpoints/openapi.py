@@ -21,6 +21,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
 from shared.endpoints._respond import responding
 from shared.endpoints.health import Health
+from shared.endpoints.status import Status
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
@@ -66,6 +67,7 @@ def openapi_document() -> dict[str, Any]:
             f"{ROUTE_PREFIX}/mail": {"post": _mail_operation()},
             f"{ROUTE_PREFIX}/hooks/{{source}}": {"post": _hook_operation()},
             f"{ROUTE_PREFIX}/health": {"get": _health_operation()},
+            f"{ROUTE_PREFIX}/status": {"get": _status_operation()},
             f"{ROUTE_PREFIX}/openapi.json": {"get": _openapi_operation()},
         },
         "components": {
@@ -87,7 +89,12 @@ class _SchemaGenerator(GenerateJsonSchema):
 
 def _model_schemas() -> dict[str, Any]:
     _, definitions = models_json_schema(
-        [(SendMailRequest, "validation"), (SimpleMail, "validation"), (Health, "serialization")],
+        [
+            (SendMailRequest, "validation"),
+            (SimpleMail, "validation"),
+            (Health, "serialization"),
+            (Status, "serialization"),
+        ],
         by_alias=True,
         ref_template=SCHEMAS_REF + "{model}",
         schema_generator=_SchemaGenerator,
@@ -308,6 +315,21 @@ def _health_operation() -> dict[str, Any]:
                 "description": "A setting is wrong; `errors` names it.",
                 "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref("Problem")}},
             },
+        },
+    }
+
+
+def _status_operation() -> dict[str, Any]:
+    return {
+        "operationId": "status",
+        "summary": "Each sender mailbox's budget, pace, sends in flight, held notifications and last digest",
+        "responses": {
+            "200": {
+                "description": "The mailboxes, by name (a function key is required).",
+                "headers": {"Cache-Control": {"schema": {"const": "no-store"}}},
+                "content": {"application/json": {"schema": _ref("Status")}},
+            },
+            **_problem_responses(500, 503),
         },
     }
 
