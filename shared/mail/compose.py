@@ -21,7 +21,8 @@ def route_verdict(notification: Notification, route: Route, route_name: str) -> 
     """Why the route does not mail this notification, or None when it does.
 
     ``sendResolved: false`` drops resolved notifications. ``events`` acts on notifications whose
-    source names its events (``Notification.event_facts``; today GitHub's ``X-GitHub-Event``):
+    source names its events (``Notification.event_facts``: GitHub's ``X-GitHub-Event``, PagerDuty's
+    and Sentry's event types):
 
     - Without ``events`` on the route, the source's defaults apply (for GitHub: failing runs and
       checks, failed deployments, published releases; see shared/sources/github.py).
