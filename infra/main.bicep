@@ -160,6 +160,14 @@ param githubWebhookSecret string = ''
 @description('GRAFANA_WEBHOOK_SECRET: secret of Grafana\'s webhook signatures.')
 param grafanaWebhookSecret string = ''
 
+@secure()
+@description('PAGERDUTY_WEBHOOK_SECRET: secret(s) of PagerDuty\'s v3 webhook signatures (X-PagerDuty-Signature), comma-separated.')
+param pagerdutyWebhookSecret string = ''
+
+@secure()
+@description('SENTRY_CLIENT_SECRET: client secret of the Sentry internal integration (Sentry-Hook-Signature).')
+param sentryClientSecret string = ''
+
 @description('GRAFANA_WEBHOOK_TIMESTAMP_HEADER: the "Timestamp Header" named in Grafana\'s contact point; empty: Grafana signs the body alone.')
 param grafanaWebhookTimestampHeader string = ''
 
@@ -205,8 +213,10 @@ var useClientSecret = graphAuth == 'clientSecret'
 var hasHookBearerToken = !empty(hookBearerToken)
 var hasGithubWebhookSecret = !empty(githubWebhookSecret)
 var hasGrafanaWebhookSecret = !empty(grafanaWebhookSecret)
+var hasPagerdutyWebhookSecret = !empty(pagerdutyWebhookSecret)
+var hasSentryClientSecret = !empty(sentryClientSecret)
 // The vault exists only when there is a secret to keep in it.
-var useKeyVault = useClientSecret || hasHookBearerToken || hasGithubWebhookSecret || hasGrafanaWebhookSecret
+var useKeyVault = useClientSecret || hasHookBearerToken || hasGithubWebhookSecret || hasGrafanaWebhookSecret || hasPagerdutyWebhookSecret || hasSentryClientSecret
 var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var tenantIdForGraph = empty(graphTenantId) ? tenant().tenantId : graphTenantId
 
@@ -274,6 +284,8 @@ module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
     hookBearerToken: hookBearerToken
     githubWebhookSecret: githubWebhookSecret
     grafanaWebhookSecret: grafanaWebhookSecret
+    pagerdutyWebhookSecret: pagerdutyWebhookSecret
+    sentryClientSecret: sentryClientSecret
   }
 }
 
@@ -330,6 +342,8 @@ module api 'app/api.bicep' = {
     hookBearerTokenUri: hasHookBearerToken ? keyVault.outputs.hookBearerTokenUri : ''
     githubWebhookSecretUri: hasGithubWebhookSecret ? keyVault.outputs.githubWebhookSecretUri : ''
     grafanaWebhookSecretUri: hasGrafanaWebhookSecret ? keyVault.outputs.grafanaWebhookSecretUri : ''
+    pagerdutyWebhookSecretUri: hasPagerdutyWebhookSecret ? keyVault.outputs.pagerdutyWebhookSecretUri : ''
+    sentryClientSecretUri: hasSentryClientSecret ? keyVault.outputs.sentryClientSecretUri : ''
     grafanaWebhookTimestampHeader: grafanaWebhookTimestampHeader
   }
 }

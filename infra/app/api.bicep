@@ -153,6 +153,12 @@ param githubWebhookSecretUri string = ''
 @description('Version-less Key Vault URI of GRAFANA_WEBHOOK_SECRET; empty: Grafana signatures not checked.')
 param grafanaWebhookSecretUri string = ''
 
+@description('Version-less Key Vault URI of PAGERDUTY_WEBHOOK_SECRET; empty: PagerDuty signatures not checked.')
+param pagerdutyWebhookSecretUri string = ''
+
+@description('Version-less Key Vault URI of SENTRY_CLIENT_SECRET; empty: Sentry signatures not checked.')
+param sentryClientSecretUri string = ''
+
 @description('Header Grafana sends the signed timestamp in (GRAFANA_WEBHOOK_TIMESTAMP_HEADER); empty: none.')
 param grafanaWebhookTimestampHeader string = ''
 
@@ -362,6 +368,20 @@ var grafanaWebhookSecretSetting = empty(grafanaWebhookSecretUri) ? [] : [
   }
 ]
 
+var pagerdutyWebhookSecretSetting = empty(pagerdutyWebhookSecretUri) ? [] : [
+  {
+    name: 'PAGERDUTY_WEBHOOK_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${pagerdutyWebhookSecretUri})'
+  }
+]
+
+var sentryClientSecretSetting = empty(sentryClientSecretUri) ? [] : [
+  {
+    name: 'SENTRY_CLIENT_SECRET'
+    value: '@Microsoft.KeyVault(SecretUri=${sentryClientSecretUri})'
+  }
+]
+
 var grafanaTimestampHeaderSetting = empty(grafanaWebhookTimestampHeader) ? [] : [
   {
     name: 'GRAFANA_WEBHOOK_TIMESTAMP_HEADER'
@@ -370,7 +390,7 @@ var grafanaTimestampHeaderSetting = empty(grafanaWebhookTimestampHeader) ? [] : 
 ]
 
 // One line: pycep 0.5.1 does not parse function arguments over several lines.
-var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, deliverySettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting, routesSetting, templatesDirSetting, azureMonitorAudienceSetting, hookBearerTokenSetting, githubWebhookSecretSetting, grafanaWebhookSecretSetting, grafanaTimestampHeaderSetting)
+var appSettings = concat(hostStorageSettings, monitoringSettings, mailSettings, deliverySettings, graphBaseUrlSetting, authorityHostSetting, clientSecretSetting, routesSetting, templatesDirSetting, azureMonitorAudienceSetting, hookBearerTokenSetting, githubWebhookSecretSetting, grafanaWebhookSecretSetting, pagerdutyWebhookSecretSetting, sentryClientSecretSetting, grafanaTimestampHeaderSetting)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is offered in a subset of regions only and needs ZRS storage; a mail bridge retried by its webhook senders does not need it by default

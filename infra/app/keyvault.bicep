@@ -43,6 +43,14 @@ param githubWebhookSecret string = ''
 @description('Shared secret of Grafana webhook signatures (GRAFANA_WEBHOOK_SECRET); empty: not stored.')
 param grafanaWebhookSecret string = ''
 
+@secure()
+@description('Secret(s) of PagerDuty webhook signatures (PAGERDUTY_WEBHOOK_SECRET); empty: not stored.')
+param pagerdutyWebhookSecret string = ''
+
+@secure()
+@description('Client secret of the Sentry integration (SENTRY_CLIENT_SECRET); empty: not stored.')
+param sentryClientSecret string = ''
+
 // Secret names in the vault. The outputs below are built from them and the vault
 // URI, not from the secret resources, so no output depends on a secure parameter.
 var secretNames = {
@@ -50,6 +58,8 @@ var secretNames = {
   hookBearerToken: 'hook-bearer-token'
   githubWebhookSecret: 'github-webhook-secret'
   grafanaWebhookSecret: 'grafana-webhook-secret'
+  pagerdutyWebhookSecret: 'pagerduty-webhook-secret'
+  sentryClientSecret: 'sentry-client-secret'
 }
 
 // Only the secrets given are stored. A loop, not four `if` resources: checkov
@@ -71,6 +81,14 @@ var givenSecrets = filter([
   {
     name: secretNames.grafanaWebhookSecret
     value: grafanaWebhookSecret
+  }
+  {
+    name: secretNames.pagerdutyWebhookSecret
+    value: pagerdutyWebhookSecret
+  }
+  {
+    name: secretNames.sentryClientSecret
+    value: sentryClientSecret
   }
 ], candidate => !empty(candidate.value))
 
@@ -136,3 +154,5 @@ output graphClientSecretUri string = '${vault.properties.vaultUri}secrets/${secr
 output hookBearerTokenUri string = '${vault.properties.vaultUri}secrets/${secretNames.hookBearerToken}'
 output githubWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${secretNames.githubWebhookSecret}'
 output grafanaWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${secretNames.grafanaWebhookSecret}'
+output pagerdutyWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${secretNames.pagerdutyWebhookSecret}'
+output sentryClientSecretUri string = '${vault.properties.vaultUri}secrets/${secretNames.sentryClientSecret}'

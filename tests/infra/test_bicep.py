@@ -92,10 +92,6 @@ NOT_PROVISIONED = {
     "MAIL_ROUTES_FILE": "a file in the app package; in Azure, MAIL_ROUTES carries the same JSON",
     "AZURE_CLIENT_CERTIFICATE_PATH": "certificate auth is for local runs; Azure uses the identity or a client secret",
     "AZURE_CLIENT_CERTIFICATE_PASSWORD": "same as AZURE_CLIENT_CERTIFICATE_PATH",
-    # The PagerDuty and Sentry sources came after infra/ was written: until api.bicep takes them
-    # as Key Vault references like the others, set them by hand (az functionapp config appsettings set).
-    "PAGERDUTY_WEBHOOK_SECRET": "not provisioned by infra/ yet: set by hand",
-    "SENTRY_CLIENT_SECRET": "not provisioned by infra/ yet: set by hand",
 }
 
 
@@ -118,6 +114,8 @@ WEBHOOK_SETTINGS = (
     WebhookSetting("HOOK_BEARER_TOKEN", "hookBearerToken", "HOOK_BEARER_TOKEN", secret=True),
     WebhookSetting("GITHUB_WEBHOOK_SECRET", "githubWebhookSecret", "GITHUB_WEBHOOK_SECRET", secret=True),
     WebhookSetting("GRAFANA_WEBHOOK_SECRET", "grafanaWebhookSecret", "GRAFANA_WEBHOOK_SECRET", secret=True),
+    WebhookSetting("PAGERDUTY_WEBHOOK_SECRET", "pagerdutyWebhookSecret", "PAGERDUTY_WEBHOOK_SECRET", secret=True),
+    WebhookSetting("SENTRY_CLIENT_SECRET", "sentryClientSecret", "SENTRY_CLIENT_SECRET", secret=True),
     WebhookSetting(
         "GRAFANA_WEBHOOK_TIMESTAMP_HEADER", "grafanaWebhookTimestampHeader", "GRAFANA_WEBHOOK_TIMESTAMP_HEADER"
     ),
