@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from shared.sources.notification import Notification
+if TYPE_CHECKING:  # only read here: /api/mail imports this module without the webhook sources
+    from shared.sources.notification import Notification
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shared.mail.digest_line import DigestLine
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import FieldError, Problem, field_path
+
+if TYPE_CHECKING:
+    from shared.mail.digest_line import DigestLine
 
 
 class InvalidPayload(Problem):
