@@ -5,8 +5,9 @@ mailboxes, not the allow-lists, not the credentials — only the transport, auth
 warnings by code and setting name. Misconfigured, it names the settings to fix and says why only in
 fixed words that hold no value (an unresolved Key Vault reference, a blank secret); a setting's own
 problem can quote what it holds (an address outside the allow-list, a path), so that is told only
-to callers with a function key: /api/mail and /api/hooks answer 503 ``configuration_invalid`` with
-every setting's problem. The answer is the Health model below, also its schema in the OpenAPI document.
+to callers with a function key: GET /api/status (and /api/mail, /api/hooks) answer 503
+``configuration_invalid`` with every setting's problem. The answer is the Health model below, also
+its schema in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -68,9 +69,7 @@ class Health(_Report):
     warnings: list[HealthWarning] = []
 
 
-ONLY_WITH_A_FUNCTION_KEY = (
-    "invalid; a request to /api/mail or /api/hooks with a function key is answered with this setting's problem"
-)
+ONLY_WITH_A_FUNCTION_KEY = "invalid; GET /api/status with a function key says what is wrong with it"
 
 
 @responding
