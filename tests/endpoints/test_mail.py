@@ -99,11 +99,18 @@ def test_anonymous_health_names_the_settings_to_fix_never_what_they_hold(
     # Said in fixed words, so it is shown: the deploy script's hint depends on it.
     assert "Key Vault reference did not resolve" in errors["GITHUB_WEBHOOK_SECRET"]
     assert "function key" in errors["MAIL_DEFAULT_TO"]
-    # A caller with a function key is told each setting's problem.
-    mail = response_json(MAIL(mail_request(reference_example(1), headers={"x-functions-key": "k"})))
-    assert (
-        "outsider@fabrikam.example is outside" in {e["field"]: e["message"] for e in mail["errors"]}["MAIL_DEFAULT_TO"]
+    assert "/api/status" in errors["MAIL_DEFAULT_TO"]
+    # A caller with a function key is told each setting's problem: GET /api/status, and the mail routes.
+    status = function_app.status(
+        func.HttpRequest(
+            method="GET", url="http://localhost:7071/api/status", headers={"x-functions-key": "k"}, body=b""
+        )
     )
+    mail = MAIL(mail_request(reference_example(1), headers={"x-functions-key": "k"}))
+    for keyed in (status, mail):
+        assert keyed.status_code == 503
+        keyed_errors = {e["field"]: e["message"] for e in response_json(keyed)["errors"]}
+        assert "outsider@fabrikam.example is outside" in keyed_errors["MAIL_DEFAULT_TO"]
 
 
 def test_health_warns_when_grafana_signatures_carry_no_timestamp(environment: pytest.MonkeyPatch) -> None:
