@@ -89,7 +89,9 @@ def read_credentials(read: SettingsReader, cloud: GraphCloud, *, needed: bool) -
     authority_host = read.base_url("AZURE_AUTHORITY_HOST", cloud.authority_host, allow_loopback_http=False)
     tenant_id = read.text("AZURE_TENANT_ID")
     client_id = read.text("AZURE_CLIENT_ID")
-    client_secret = read.text("AZURE_CLIENT_SECRET")
+    # Set but blank (an unresolved Key Vault reference, an empty pipeline variable) is an error: read as
+    # absent, it would quietly swap the app registration for the managed identity.
+    client_secret = read.secret("AZURE_CLIENT_SECRET")
     certificate_setting = read.text("AZURE_CLIENT_CERTIFICATE_PATH")
     certificate_path = Path(certificate_setting) if certificate_setting else None
 

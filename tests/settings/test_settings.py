@@ -115,6 +115,12 @@ def test_secret_selects_client_secret_and_needs_tenant_and_client() -> None:
     assert "s3cr3t-value" not in repr(settings)
 
 
+def test_a_blank_client_secret_is_an_error_not_the_managed_identity() -> None:
+    # An unresolved Key Vault reference or an empty pipeline variable must not swap credentials quietly.
+    problems = problems_of(MAIL_SENDER=SENDER, AZURE_CLIENT_SECRET="  ", AZURE_CLIENT_ID="app", AZURE_TENANT_ID="t")
+    assert set(problems) == {"AZURE_CLIENT_SECRET"}
+
+
 def test_multi_tenant_authorities_are_refused() -> None:
     problems = problems_of(
         MAIL_SENDER=SENDER, AZURE_CLIENT_SECRET="x", AZURE_CLIENT_ID="app", AZURE_TENANT_ID="organizations"
