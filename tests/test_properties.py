@@ -376,8 +376,21 @@ def outbox_runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
         MAIL_DEFAULT_TO="oncall@contoso.com",
         MAIL_ALLOWED_SENDERS=ALLOWED_SENDER,
         MAIL_RATE_LIMIT_PER_MINUTE="0",  # one caller, hundreds of deliveries
+        MAIL_ROUTES=json.dumps({"default": {"to": "oncall@contoso.com", "mapping": GENERIC_MAPPING}}),
     )
     return build_runtime(settings)
+
+
+# What /api/hooks/generic reads the stored generic deliveries (Uptime Kuma, Datadog, Jenkins) by.
+GENERIC_MAPPING = {
+    "title": "{{ title or name or monitor.name or msg }}",
+    "summary": "{{ body or heartbeat.msg }}",
+    "status": "{{ alert_transition or build.status or heartbeat.status }}",
+    "severity": "alert_type",
+    "link": "{{ link or build.full_url or monitor.url }}",
+    "dedupKey": "{{ id }}{{ build.number }}{{ heartbeat.time }}",
+    "facts": {"Host": "hostname", "Tag": "monitor.tags.0.value", "Commit": "build.scm.commit"},
+}
 
 
 # Each example is a small body; a second is far more than any takes, even on a loaded machine.

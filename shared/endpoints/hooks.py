@@ -65,6 +65,7 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
         )
     if route is None:
         raise UnknownRoute(f"No route named '{route_name[:64]}' in MAIL_ROUTES.")
+    request = request.with_route(route, route_name)
     request = request.with_payload(parse_hook_body(req.headers.get("Content-Type", ""), request.body))
     outcome = source.read(request)
     if not isinstance(outcome, Skip):

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 
 from shared.addresses import Address, AddressList, SimpleAddress, SingleLine
 from shared.problems import field_path
+from shared.settings.mapping import Mapping
 from shared.settings.policy import PolicySettings
 from shared.settings.reader import SettingProblem, SettingsReader
 
@@ -50,6 +51,8 @@ class Route(BaseModel):
     # Notifications past the sender mailbox's pace or budget are held for one digest mail of this
     # route (needs storage); false: they are refused with 429 (direct) or wait on the queue.
     digest: StrictBool = True
+    # How /api/hooks/generic reads a payload (shared/settings/mapping.py); other sources ignore it.
+    mapping: Mapping | None = None
 
     def recipients(self) -> list[SimpleAddress]:
         return [*self.to, *self.cc, *self.bcc]

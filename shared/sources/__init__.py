@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from shared.settings import Credentials, HookAuthSettings
 
-SOURCES = ("alertmanager", "grafana", "azure-monitor", "github", "slack", "pagerduty", "sentry")
+SOURCES = ("alertmanager", "grafana", "azure-monitor", "github", "slack", "pagerduty", "sentry", "generic")
 
 
 class SourceRegistry:

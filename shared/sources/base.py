@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import requests
 
     from shared.settings import Credentials, HookAuthSettings
+    from shared.settings.routes import Route
 
 
 class InvalidHookPayload(Problem):
@@ -30,6 +31,10 @@ class HookRequest:
     payload: Any  # the JSON body (or a form's ``payload=`` field, parsed); None until the caller is verified
     headers: Mapping[str, str]  # case-insensitive, as func.HttpRequest gives them
     body: bytes = b""  # as received: what signatures are computed over
+    # The route the delivery is for, once looked up (after verify): a source that reads payloads
+    # by the route's settings (generic.py, its ``mapping``) takes them from here.
+    route: Route | None = None
+    route_name: str | None = None
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
@@ -37,6 +42,9 @@ class HookRequest:
 
     def with_payload(self, payload: Any) -> HookRequest:
         return dataclasses.replace(self, payload=payload)
+
+    def with_route(self, route: Route, route_name: str) -> HookRequest:
+        return dataclasses.replace(self, route=route, route_name=route_name)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ def routes_named_by_the_examples() -> dict[str, set[str]]:
     sentry = (EXAMPLES / "sentry" / "internal-integration.md").read_text()
     [webhook_url] = re.findall(r"^ *\| Webhook URL \| `(.*?)` \|$", sentry, re.MULTILINE)
     add(route_of(webhook_url), "internal-integration.md")
+    uptime_kuma = (EXAMPLES / "generic" / "uptime-kuma.md").read_text()
+    [post_url] = re.findall(r"^ *\| Post URL \| `(.*?)` \|$", uptime_kuma, re.MULTILINE)
+    add(route_of(post_url), "uptime-kuma.md")
     action_group = parse_bicep(INFRA_DIR / "examples" / "action-group.bicep")
     add(action_group["parameters"]["mailRoute"]["default"], "action-group.bicep")
     return used
@@ -66,4 +69,4 @@ def test_the_bridge_accepts_the_routes(setting: str) -> None:
 def test_every_route_is_used_by_an_example_and_every_example_route_exists() -> None:
     used = routes_named_by_the_examples()
     assert set(used) == set(example_routes()), {"missing": set(used) - set(example_routes()), "unused": used}
-    assert len(used) == 7, used
+    assert len(used) == 8, used
