@@ -172,7 +172,7 @@ _PROBLEMS = {
     401: "The function key is missing or wrong (the Functions host answers, without a body), or a webhook's "
     "bearer token or signature is.",
     403: "A sender or recipient the allow-lists refuse; nothing was sent.",
-    404: "No such webhook source, or no such route.",
+    404: "No such webhook source, or no such route (or, for `generic`, a route without `mapping`).",
     413: "The body is over 6 MB, or the Graph request would be 4 MB or more.",
     409: "An earlier request with the same Idempotency-Key (or the same webhook delivery) may or may not have "
     "been sent; `firstRequestId` names it. Nothing was sent: it could arrive twice.",

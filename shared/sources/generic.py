@@ -12,10 +12,11 @@ title (required), summary, severity, status, link, dedup key and the facts for t
 - dedup key: the mapped value; unmapped, the digest of the body, kept only for
   MAIL_REPEATING_DEDUP_TTL_S, since a sender may send the same body again on purpose later.
 
-A route without ``mapping`` cannot read a payload: 503 ``route_invalid``, like any misconfigured
-route. A payload without the title, or without a value the mapping lists as ``required``, is
-refused 400 naming the mapped field. Callers prove themselves with HOOK_BEARER_TOKEN (when set),
-on top of the function key.
+A route without ``mapping`` cannot read a payload: 404 ``route_without_mapping``, as for a route
+that does not exist; a route whose mapping is wrong is a misconfigured route (503
+``route_invalid``). A payload without the title, or without a value the mapping lists as
+``required``, is refused 400 naming the mapped field. Callers prove themselves with
+HOOK_BEARER_TOKEN (when set), on top of the function key.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ _FALSE_WORDS = frozenset(["", "false", "0", "no", "off", "none"])
 
 
 class RouteHasNoMapping(Problem):
-    status = 503
-    code = "route_invalid"
-    title = "The route is misconfigured"
+    # Like a route that does not exist: this route reads no generic payload until a mapping is
+    # added. A bad mapping, by contrast, is a route problem (503 route_invalid, from the settings).
+    status = 404
+    code = "route_without_mapping"
+    title = "The route has no mapping for generic payloads"
 
 
 def build(settings: SourceSettings) -> BearerTokenSource:
@@ -80,7 +83,7 @@ def to_notification(request: HookRequest) -> Notification | Skip:
         name = request.route_name or "default"
         raise RouteHasNoMapping(
             f"The route '{name[:64]}' has no 'mapping', which /api/hooks/generic needs to read a payload; "
-            "nothing was sent.",
+            "nothing was sent. Name a route that has one in ?route=, or add one (README, 'mapping').",
             errors=[FieldError("MAIL_ROUTES", f"route '{name[:64]}'.mapping: required for /api/hooks/generic")],
         )
     mapping = route.mapping
