@@ -69,10 +69,20 @@ def specimens(*, now: dt.datetime | None = None) -> list[Specimen]:
             payload = json.loads(path.read_text(encoding="utf-8"))
             header = _NAMED_BY_HEADER.get(source)
             headers = {header: path.name.split(".")[0]} if header else {}
-            request = HookRequest(source=source, payload=payload, headers=headers, body=path.read_bytes())
+            route = _route_for(path)
+            request = HookRequest(source=source, payload=payload, headers=headers, body=path.read_bytes(), route=route)
             notification = module.to_notification(request)
             if not isinstance(notification, Notification):
                 continue
-            mail = renderer.render(notification, Route())
+            mail = renderer.render(notification, route)
             found.append(Specimen(f"{source}/{path.stem}", source, notification, mail.body, mail.subject))
     return found
+
+
+def _route_for(path: Path) -> Route:
+    """A plain route; with the mapping of ``mappings/<sender>.json`` beside the fixture when there is one
+    (generic payloads are read by their route's mapping: tests/data/generic/mappings)."""
+    mapping = path.parent / "mappings" / f"{path.name.split('.')[0]}.json"
+    if not mapping.is_file():
+        return Route()
+    return Route.model_validate({"mapping": json.loads(mapping.read_text(encoding="utf-8"))})

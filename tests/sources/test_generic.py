@@ -1,9 +1,10 @@
 """/api/hooks/generic: any JSON, read by the route's ``mapping`` (shared/settings/mapping.py, sources/generic.py).
 
-Payloads (tests/data/generic) are shaped as their senders send them: Uptime Kuma's webhook
-notification (``heartbeat``, ``monitor``, ``msg``), a Datadog webhook whose payload is made of Datadog's ``$VARIABLES``,
-and the Jenkins Notification plugin's JSON. Everything goes over the app (handle_hook with a real
-func.HttpRequest, the fake Graph over loopback), with the routes as a user writes them in MAIL_ROUTES.
+Payloads (tests/data/generic; each sender's mapping in its mappings/ folder) are shaped as their
+senders send them: Uptime Kuma's webhook notification (``heartbeat``, ``monitor``, ``msg``), a Datadog
+webhook whose payload is made of Datadog's ``$VARIABLES``, and the Jenkins Notification plugin's
+JSON. Everything goes over the app (handle_hook with a real func.HttpRequest, the fake Graph over
+loopback), with the routes as a user writes them in MAIL_ROUTES.
 """
 
 from __future__ import annotations
@@ -22,49 +23,16 @@ from tests.helpers.app import DATA, SENDER, hook_request, response_json
 
 TOKEN = "hook-token-4Kq9vXw2Lr7T"
 
-UPTIME_KUMA = {
-    "to": "oncall@contoso.com",
-    "subjectPrefix": "[Uptime]",
-    "mapping": {
-        "title": "{{ monitor.name }} is {{ 'up' if heartbeat.status == 1 else 'down' }}",
-        "summary": "heartbeat.msg",
-        "status": "heartbeat.status",
-        "statusValues": {"0": "firing", "1": "resolved", "2": "info", "3": "info"},
-        "severity": "heartbeat.status",
-        "severityValues": {"0": "critical", "1": "info"},
-        "link": "monitor.url",
-        "dedupKey": "{{ monitor.id }}/{{ heartbeat.time }}",
-        "facts": {"Monitor": "monitor.pathName", "Checked": "heartbeat.localDateTime", "Tag": "monitor.tags.0.value"},
-    },
-}
-DATADOG = {
-    "to": "oncall@contoso.com",
-    "mapping": {
-        "title": "title",
-        "summary": "{{ body | replace('%%%', '') | trim }}",
-        "status": "alert_transition",
-        "severity": "alert_type",
-        "severityValues": {"success": "info"},
-        "link": "link",
-        "dedupKey": "id",
-        "facts": {"Host": "hostname", "Tags": "tags", "Organization": "org.name"},
-        "required": ["status", "link"],
-    },
-}
-JENKINS = {
-    "to": "dev@contoso.com",
-    "mapping": {
-        "title": "{{ name }} #{{ build.number }} {{ build.status | lower }}",
-        "when": "{{ build.phase == 'COMPLETED' and build.status != 'SUCCESS' }}",
-        "status": "build.status",
-        "statusValues": {"UNSTABLE": "firing", "ABORTED": "info"},
-        "severity": "build.status",
-        "severityValues": {"UNSTABLE": "warning"},
-        "link": "build.full_url",
-        "dedupKey": "{{ name }}#{{ build.number }}",
-        "facts": {"Branch": "build.scm.branch", "Commit": "build.scm.commit"},
-    },
-}
+
+def mapping(sender: str) -> dict[str, Any]:
+    """The mapping a route uses for this sender's payloads (tests/data/generic/mappings, shared with the gallery)."""
+    document: dict[str, Any] = json.loads((DATA / "generic" / "mappings" / f"{sender}.json").read_text())
+    return document
+
+
+UPTIME_KUMA = {"to": "oncall@contoso.com", "subjectPrefix": "[Uptime]", "mapping": mapping("uptime-kuma")}
+DATADOG = {"to": "oncall@contoso.com", "mapping": mapping("datadog")}
+JENKINS = {"to": "dev@contoso.com", "mapping": mapping("jenkins")}
 ROUTES = {"uptime": UPTIME_KUMA, "datadog": DATADOG, "jenkins": JENKINS}
 
 
