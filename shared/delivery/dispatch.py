@@ -12,7 +12,8 @@ notification past the mailbox's pace or budget is held for its route's digest
 (``shared.delivery.digests``) instead of being refused. The claim is settled by the
 failure's category, never by its name: a send whose outcome is unknown (``OutcomeUnknown``)
 keeps the key, because a retry could send the message twice; any other failure releases it, so a
-retry can send. A claim whose owner stopped before settling it (a crash) is unknown too.
+retry can send. A claim whose owner stopped after marking it sending (a crash mid-send) is unknown
+too; one whose owner stopped before (waiting for a send slot) is simply the next claimant's.
 """
 
 from __future__ import annotations
@@ -162,6 +163,13 @@ class Dispatcher:
                         self._idempotency.complete(claim, Outcome.HELD)
                     log.info("held for the route's digest: %s", deferral.code)
                     return "held"
+            if claim is not None:
+                try:
+                    claim = self._idempotency.mark_sending(claim)
+                except BaseException:
+                    if permit is not None and self._limits is not None:
+                        self._limits.settle(permit, taken=False)
+                    raise
             self._send_admitted(mail, request_id, permit)
         except OutcomeUnknown:
             if claim is not None:

@@ -100,6 +100,17 @@ def test_outcome_unknown_keeps_the_key_and_a_repeat_is_told_so_not_duplicate(
     assert len(transport.attempts) == 1
 
 
+def test_a_claim_whose_owner_died_before_sending_is_sent_by_the_next_claimant(
+    store: MemoryIdempotencyStore, transport: RecordingTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # req-1 claimed the key and died waiting for a send slot: nothing went out, so the retry sends.
+    monkeypatch.setattr(memory_module, "LEASE_S", 0)
+    flow = dispatcher(store, transport)
+    store.claim("k", "req-1", ttl_s=TTL_S)
+    assert flow.dispatch(approved(), "req-2", key="k", ttl_s=TTL_S).status == "accepted"
+    assert [recorded.request_id for recorded in transport.sent] == ["req-2"]
+
+
 def test_a_repeat_while_the_first_is_sending_is_told_to_retry_not_duplicate(
     store: MemoryIdempotencyStore, transport: RecordingTransport
 ) -> None:
@@ -118,7 +129,8 @@ def test_a_claim_its_owner_never_settled_is_an_unknown_outcome_never_a_second_se
 ) -> None:
     monkeypatch.setattr(memory_module, "LEASE_S", 0)
     flow = dispatcher(store, transport)
-    store.claim("k", "req-1", ttl_s=TTL_S)  # req-1's process died here: it may or may not have sent
+    # req-1's process died after handing the message to the transport: it may or may not have sent.
+    store.mark_sending(store.claim("k", "req-1", ttl_s=TTL_S))
     for retry in ("req-2", "req-3"):
         with pytest.raises(EarlierOutcomeUnknown):
             flow.dispatch(approved(), retry, key="k", ttl_s=TTL_S)

@@ -75,13 +75,27 @@ def test_an_abandoned_claim_lapses_after_its_lease_and_its_taker_is_told(
     monkeypatch.setattr(memory_module, "LEASE_S", 1)
     monkeypatch.setattr(table_module, "LEASE_S", 1)
     store, key = new_store(), fresh_key()
-    abandoned = store.claim(key, "request-1", ttl_s=60)  # the process "died" here
+    abandoned = store.mark_sending(store.claim(key, "request-1", ttl_s=60))  # the process "died" mid-send
     assert not store.claim(key, "request-2", ttl_s=60).first
     time.sleep(1.2)
     taken_over = store.claim(key, "request-3", ttl_s=60)
     assert (taken_over.first, taken_over.request_id, taken_over.abandoned_by) == (True, "request-3", "request-1")
     store.release(abandoned)  # the old owner's late release must not free the new owner's key
     assert not store.claim(key, "request-4", ttl_s=60).first
+
+
+def test_a_claim_that_lapsed_before_its_send_began_is_simply_taken_over(
+    new_store: Callable[[], IdempotencyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "LEASE_S", 1)
+    monkeypatch.setattr(table_module, "LEASE_S", 1)
+    store, key = new_store(), fresh_key()
+    store.claim(key, "request-1", ttl_s=60)  # died before marking the claim sending: nothing went out
+    time.sleep(1.2)
+    taken_over = store.claim(key, "request-2", ttl_s=60)
+    assert (taken_over.first, taken_over.abandoned_by) == (True, None)
+    store.complete(store.mark_sending(taken_over))  # the settle after the mark uses the mark's version
+    assert store.claim(key, "request-3", ttl_s=60).outcome is Outcome.SENT
 
 
 def test_an_expired_key_is_a_fresh_start_not_an_abandoned_one(new_store: Callable[[], IdempotencyStore]) -> None:

@@ -160,12 +160,24 @@ def test_an_attempt_that_died_mid_send_is_reported_once_never_sent_again(
 ) -> None:
     monkeypatch.setattr(table_module, "LEASE_S", 0)
     queued = bridge.accept(approved())
-    bridge.store.claim(f"delivery:{queued.request_id}", queued.request_id, ttl_s=60)  # then its instance died
+    claim = bridge.store.claim(f"delivery:{queued.request_id}", queued.request_id, ttl_s=60)
+    bridge.store.mark_sending(claim)  # then its instance died mid-send
     bridge.worker.handle(queued)  # the host's next delivery of the message, after its lease
     bridge.worker.handle(queued)
     [poisoned] = bridge.poisoned()
     assert poisoned["error"]["code"] == "outcome_unknown"
     assert bridge.transport.attempts == []
+
+
+def test_an_attempt_that_died_before_sending_is_sent_by_the_next_delivery(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It claimed the key and died waiting for a send slot: nothing went out, so the host's retry sends.
+    monkeypatch.setattr(table_module, "LEASE_S", 0)
+    queued = bridge.accept(approved())
+    bridge.store.claim(f"delivery:{queued.request_id}", queued.request_id, ttl_s=60)
+    bridge.worker.handle(queued)
+    assert ([attempt.request_id for attempt in bridge.transport.sent], bridge.poisoned()) == ([queued.request_id], [])
 
 
 def test_anything_else_releases_the_key_and_raises_for_the_host_to_retry(bridge: Bridge) -> None:

@@ -5,10 +5,13 @@ and must then either ``complete`` it with its outcome (``SENT``: the message wen
 safely queued; ``UNKNOWN``: it may have gone out) or ``release`` it (nothing went out: a retry must
 be able to send). Every later claimant within the key's time to live sends nothing and learns the
 first claimant's request id and outcome: ``SENT``, ``UNKNOWN``, ``HELD``, or None while the first is still
-sending (the HA Alertmanager pair arriving at the same instant). A claim that was neither
-completed nor released lapses after its lease: its owner stopped between claim and settle (a
-crash, an instance recycled), so whether it sent is unknown. The next claimant takes it over and is
-told so (``Claim.abandoned_by``); what to do about it is the dispatcher's business.
+sending (the HA Alertmanager pair arriving at the same instant). Just before the message goes to
+the transport, its claimant marks the claim ``sending``. A claim that was neither completed nor
+released lapses after its lease: its owner stopped between claim and settle (a crash, an instance
+recycled). If it had marked the claim sending, whether it sent is unknown: the next claimant takes
+it over and is told so (``Claim.abandoned_by``), and what to do about it is the dispatcher's
+business. If it had not (it died waiting for a send slot, say), nothing went out: the next claimant
+simply owns the key.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ class IdempotencyStore(Protocol):
     def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None: ...
 
     def release(self, claim: Claim) -> None: ...
+
+    def mark_sending(self, claim: Claim) -> Claim:
+        """Record that the message is about to go out; the returned claim settles it. A failure is
+        RetryLater, and then nothing must be sent."""
+        ...
 
     def resolve(self, key: str, outcome: Outcome | None) -> None:
         """Settle a key whose claim was completed ``HELD``: with the digest's outcome, or freed (None)."""

@@ -16,6 +16,7 @@ class _Record:
     lease_until: float
     version: int
     outcome: Outcome | None = None  # None while its claimant is sending
+    sending: bool = False  # its claimant handed the message to the transport
 
 
 class MemoryIdempotencyStore:
@@ -32,7 +33,7 @@ class MemoryIdempotencyStore:
             if record is not None and record.expires_at > now:
                 if record.outcome is not None or record.lease_until > now:
                     return Claim(key, first=False, request_id=record.request_id, outcome=record.outcome)
-                abandoned_by = record.request_id
+                abandoned_by = record.request_id if record.sending else None
             self._versions += 1
             self._records[key] = _Record(request_id, now + ttl_s, now + LEASE_S, self._versions)
             if len(self._records) > 10_000:
@@ -50,6 +51,13 @@ class MemoryIdempotencyStore:
             record = self._records.get(claim.key)
             if record is not None and str(record.version) == claim.etag:
                 del self._records[claim.key]
+
+    def mark_sending(self, claim: Claim) -> Claim:
+        with self._lock:
+            record = self._records.get(claim.key)
+            if record is not None and str(record.version) == claim.etag:
+                record.sending = True
+        return claim
 
     def resolve(self, key: str, outcome: Outcome | None) -> None:
         with self._lock:

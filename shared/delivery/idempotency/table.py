@@ -61,7 +61,8 @@ class TableIdempotencyStore:
             outcome = _outcome(existing)
             if outcome is not None or float(existing.get("LeaseUntil") or 0.0) > now:
                 return Claim(key, first=False, request_id=str(existing.get("RequestId", "")), outcome=outcome)
-            abandoned_by = str(existing.get("RequestId", ""))
+            # Lapsed: unknown if its owner had started sending, else nothing went out and it is ours.
+            abandoned_by = str(existing.get("RequestId", "")) if existing.get("Sending") else None
         try:
             updated = self._table.update_entity(
                 entity,
@@ -94,6 +95,30 @@ class TableIdempotencyStore:
             )
         except AzureError as exc:
             log.warning("idempotency record not completed: %s", type(exc).__name__)
+
+    def mark_sending(self, claim: Claim) -> Claim:
+        """One conditional write before the send; if it fails (storage, or the claim was taken over),
+        nothing is sent."""
+        import dataclasses
+
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        partition, row = _location(claim.key)
+        try:
+            updated = self._table.update_entity(
+                {"PartitionKey": partition, "RowKey": row, "Sending": True},
+                mode=UpdateMode.MERGE,
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except AzureError as exc:
+            log.error("idempotency record not marked sending: %s", type(exc).__name__)
+            raise IdempotencyUnavailable(
+                f"Azure Table storage could not record the send ({type(exc).__name__}); nothing was sent."
+            ) from None
+        return dataclasses.replace(claim, etag=_etag(updated))
 
     def release(self, claim: Claim) -> None:
         """Free the key so a retry can send; if that fails, the lease lapses and frees it later."""
