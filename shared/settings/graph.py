@@ -70,6 +70,13 @@ class Credentials:
 def read_graph(read: SettingsReader) -> GraphSettings:
     cloud = CLOUDS[read.choice("GRAPH_CLOUD", list(CLOUDS), "global")]
     base_url = read.base_url("GRAPH_BASE_URL", cloud.graph_root, allow_loopback_http=True)
+    # Graph's URLs are usually written with their version (https://graph.microsoft.com/v1.0, as on
+    # every page of https://learn.microsoft.com/graph/api/overview); we add /v1.0 ourselves, so
+    # given, it is taken off rather than doubled (/v1.0/v1.0/... is a 404 that reads as "no mailbox").
+    if base_url.lower().endswith("/v1.0"):
+        base_url = base_url[: -len("/v1.0")]
+    elif base_url.lower().endswith("/beta"):
+        read.fail("GRAPH_BASE_URL", "the bridge calls Graph's v1.0 API; give the root (or the /v1.0 URL), not /beta")
     send_deadline_s = DEFAULT_SEND_DEADLINE_S
     deadline_text = read.text("MAIL_SEND_DEADLINE_S")
     if deadline_text is not None:

@@ -243,3 +243,12 @@ def test_at_most_four_requests_in_flight_per_mailbox(
     with ThreadPoolExecutor(18) as pool:
         assert set(pool.map(lambda payload: int(send(runtime, payload).status_code), payloads)) == {202}
     assert graph.max_concurrent_per_mailbox == {SENDER: 4, "other@contoso.com": 4}
+
+
+def test_a_base_url_written_with_v1_0_reaches_graph_once_versioned(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, identity: FakeManagedIdentity
+) -> None:
+    runtime = mi_runtime(GRAPH_BASE_URL=f"{graph.base_url}/v1.0")
+    assert send(runtime).status_code == 202
+    [request] = graph.sent
+    assert request.path == "/v1.0/users/bridge@contoso.com/sendMail"

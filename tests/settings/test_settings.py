@@ -187,3 +187,13 @@ def test_a_blank_secret_is_a_problem_not_a_check_turned_off(setting: str, blank:
 def test_an_absent_secret_turns_its_check_off() -> None:
     hook_auth = settings_from().hook_auth
     assert (hook_auth.bearer_token, hook_auth.github_secret, hook_auth.grafana_secret) == (None, None, None)
+
+
+def test_graph_base_url_may_be_written_with_its_version() -> None:
+    for written in (
+        "https://graph.microsoft.us/v1.0",
+        "https://graph.microsoft.us/V1.0/",
+        "https://graph.microsoft.us",
+    ):
+        assert settings_from(GRAPH_BASE_URL=written).graph.base_url == "https://graph.microsoft.us", written
+    assert set(problems_of(MAIL_SENDER=SENDER, GRAPH_BASE_URL="https://graph.microsoft.com/beta")) == {"GRAPH_BASE_URL"}
