@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -114,9 +115,18 @@ def test_throttling_past_the_deadline_is_503_with_retry_after(mi_runtime: Runtim
     started = time.monotonic()
     response = send(mi_runtime(MAIL_SEND_DEADLINE_S="5"))
     assert time.monotonic() - started < 1.0, "a wait that cannot fit the deadline is not started"
-    assert_problem(response, 503, "graph_unavailable")
+    document = assert_problem(response, 503, "graph_unavailable")
     assert response.headers["Retry-After"] == "30"
     assert len(graph.requests) == 1
+    # Graph's own status, code and request-id (a GUID the fake sets, as Graph does) travel with the answer.
+    assert (document["graphStatus"], document["graphError"]) == (429, "ApplicationThrottled")
+    uuid.UUID(document["graphRequestId"])
+
+
+def test_a_message_over_the_mailbox_size_limit_is_413(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.enqueue(400, json=graph_error("ErrorMessageSizeExceeded", "The message exceeds the maximum supported size."))
+    document = assert_problem(send(mi_runtime()), 413, "message_too_large")
+    assert document["graphError"] == "ErrorMessageSizeExceeded"
 
 
 def test_read_timeout_is_504_and_never_retried(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

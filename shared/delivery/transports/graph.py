@@ -191,14 +191,22 @@ class GraphTransport:
                     deadline,
                     retry_after_s if retry_after_s is not None else _backoff_s(attempt),
                     f"Graph answered {response.status_code} {error_code} and the send deadline is reached.",
-                )
+                    extra={
+                        "graphStatus": response.status_code, "graphError": error_code,
+                        "graphRequestId": graph_request_id,
+                    },
+                )  # fmt: skip
                 continue
             raise _classify(response.status_code, error_code, error_message, graph_request_id)
 
-    def _wait_or_give_up(self, deadline: float, delay_s: float, reason: str) -> None:
+    def _wait_or_give_up(
+        self, deadline: float, delay_s: float, reason: str, *, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Sleep ``delay_s``, or give up with 503 and Retry-After if that passes the deadline; a
+        throttling answer's own status, error code and request-id go with it (``extra``)."""
         delay_s = max(delay_s, MIN_RETRY_DELAY_S)
         if time.monotonic() + delay_s >= deadline:
-            raise GraphUnavailable(f"{reason} Try again later.", retry_after_s=max(1, math.ceil(delay_s)))
+            raise GraphUnavailable(f"{reason} Try again later.", retry_after_s=max(1, math.ceil(delay_s)), extra=extra)
         self._sleep(delay_s)
 
 
@@ -244,6 +252,12 @@ def _classify(status: int, error_code: str, error_message: str, graph_request_id
     extra = {"graphStatus": status, "graphError": error_code, "graphRequestId": graph_request_id}
     if status == 413 or "maximum request length" in error_message.lower():
         return GraphRequestTooLarge("Microsoft Graph refused the request as too large (4 MB limit).", extra=extra)
+    if error_code == "ErrorMessageSizeExceeded":
+        # Past the mailbox's maximum message size (35 MB by default, an admin setting), not Graph's
+        # request limit (https://learn.microsoft.com/graph/api/attachment-createuploadsession).
+        return GraphRequestTooLarge(
+            "The message exceeds the mailbox's maximum message size (ErrorMessageSizeExceeded).", extra=extra
+        )
     if status == 401:
         return GraphConfigurationError(
             "Graph refused the bridge's token twice. Check the app registration or managed identity.", extra=extra
