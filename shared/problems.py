@@ -85,6 +85,16 @@ class RetryLater(Problem):
         self.retry_after_s = int(retry_after) if retry_after.isdigit() else None
 
 
+class StorageUnavailable(RetryLater):
+    """The storage account (a queue, table or blob the delivery needs) cannot be reached: nothing was
+    sent, and a retry a few seconds later usually gets through."""
+
+    status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, retry_after_s=5)
+
+
 class Deferred(RetryLater):
     """Not attempted: one of our own limits (the mailbox's pace, budget or send slots) says not now.
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from shared.logs import get_logger
 from shared.mail.digest_line import DigestLine
 from shared.mail.graph_message import GraphSend, SendMailRequest
-from shared.problems import RetryLater
+from shared.problems import StorageUnavailable
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -50,13 +50,9 @@ LOST_FLUSH_AFTER_S = 600
 ENVELOPE_VERSION = 1
 
 
-class HoldingUnavailable(RetryLater):
-    status = 503
+class HoldingUnavailable(StorageUnavailable):
     code = "holding_unavailable"
     title = "The notification could not be held for a digest"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, retry_after_s=5)
 
 
 @dataclass(frozen=True)

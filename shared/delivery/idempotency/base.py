@@ -20,22 +20,18 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.problems import RetryLater
+from shared.problems import StorageUnavailable
 
 # Longer than any send (MAIL_SEND_DEADLINE_S is at most 200 s): a live claimant is never
 # mistaken for a dead one.
 LEASE_S = 240
 
 
-class IdempotencyUnavailable(RetryLater):
+class IdempotencyUnavailable(StorageUnavailable):
     """The key store cannot be reached: nothing is sent rather than risk sending twice."""
 
-    status = 503
     code = "idempotency_unavailable"
     title = "The idempotency store is unavailable"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, retry_after_s=5)
 
 
 class Outcome(enum.StrEnum):

@@ -8,18 +8,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.delivery.mailbox.ledger import MailboxBusy, MailboxLedger, MailboxRules, Permit, Purpose
-from shared.problems import RetryLater
+from shared.problems import StorageUnavailable
 
 
-class MailboxLimitsUnavailable(RetryLater):
+class MailboxLimitsUnavailable(StorageUnavailable):
     """The shared limits cannot be read or written: nothing is sent unmetered."""
 
-    status = 503
     code = "mailbox_limits_unavailable"
     title = "The mailbox limits cannot be checked"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, retry_after_s=5)
 
 
 @dataclass(frozen=True)

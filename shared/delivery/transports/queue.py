@@ -10,7 +10,7 @@ import time
 from shared.delivery.mail_queue import MailQueue, QueuedMail
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
-from shared.problems import RetryLater
+from shared.problems import StorageUnavailable
 
 log = get_logger(__name__)
 
@@ -18,13 +18,9 @@ log = get_logger(__name__)
 MAX_INLINE_BODY_BYTES = 46 * 1024
 
 
-class QueueUnavailable(RetryLater):
-    status = 503
+class QueueUnavailable(StorageUnavailable):
     code = "queue_unavailable"
     title = "The outbound queue cannot be written"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, retry_after_s=5)
 
 
 class QueueTransport:
