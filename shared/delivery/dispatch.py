@@ -155,7 +155,7 @@ class Dispatcher:
                         self._limits, mail.mailbox, len(mail.request.message.recipients()), purpose, entries=entries
                     )
                 except Deferred as deferral:
-                    if not self._may_hold(mail, purpose, deferral):
+                    if not self._may_hold(mail, deferral):
                         raise
                     assert self._holding is not None
                     self._holding.hold(mail, request_id, claim.key if claim else None, window_s=self._digest_window_s)
@@ -183,14 +183,10 @@ class Dispatcher:
             self._idempotency.complete(claim)
         return "accepted"
 
-    def _may_hold(self, mail: GraphSend, purpose: Purpose, deferral: Deferred) -> bool:
-        # Full send slots free within seconds (admit_waiting waited for them): not worth a digest.
-        return (
-            purpose is Purpose.NOTIFICATION
-            and mail.digest is not None
-            and self._holding is not None
-            and not isinstance(deferral, MailboxBusy)
-        )
+    def _may_hold(self, mail: GraphSend, deferral: Deferred) -> bool:
+        # Only a notification carries a digest line; full send slots free within seconds
+        # (admit_waiting waited for them), not worth a digest.
+        return mail.digest is not None and self._holding is not None and not isinstance(deferral, MailboxBusy)
 
     def _send_admitted(self, mail: GraphSend, request_id: str, permit: Permit | None) -> None:
         """Send; the permit keeps its recipients unless Graph surely did not take the message."""
