@@ -105,9 +105,18 @@ def test_retry_after_http_date_is_honoured(mi_runtime: RuntimeFactory, graph: Fa
 
 def test_transient_errors_without_retry_after_back_off(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     graph.enqueue(503, json=graph_error("ServiceNotAvailable", "Busy"))
-    graph.enqueue(504, json=graph_error("GatewayTimeout", "Timeout"))
+    graph.enqueue(429, json=graph_error("ApplicationThrottled", "Busy"))
     assert send(mi_runtime()).status_code == 202
-    assert [request.status for request in graph.requests] == [503, 504, 202]
+    assert [request.status for request in graph.requests] == [503, 429, 202]
+
+
+def test_a_graph_504_is_an_unknown_outcome_never_retried(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    # A 504 is a gateway that stopped waiting, not a refusal: Exchange may still send the message.
+    graph.enqueue(504, json=graph_error("GatewayTimeout", "Timeout"))
+    document = assert_problem(send(mi_runtime()), 504, "graph_timeout")
+    assert (document["graphStatus"], document["graphError"]) == (504, "GatewayTimeout")
+    assert "never sent twice" in document["detail"]
+    assert [request.status for request in graph.requests] == [504]
 
 
 def test_throttling_past_the_deadline_is_503_with_retry_after(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

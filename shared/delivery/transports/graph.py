@@ -1,12 +1,13 @@
 """The Graph transport: POST /users/{mailbox}/sendMail with retries that never send twice.
 
 What is retried, inside the send (https://learn.microsoft.com/graph/throttling):
-- 429, 503 and 504, after ``Retry-After`` (seconds or an HTTP date), or exponential backoff with
-  full jitter when Graph gives none;
+- 429 and 503, after ``Retry-After`` (seconds or an HTTP date), or exponential backoff with
+  full jitter when Graph gives none: Graph refused the request before acting on it;
 - a connection that failed before the request left (refused, DNS, connect timeout);
 - a 401, once, with a fresh token.
-What is never retried: a read timeout or a connection lost after the request was sent — Graph
-may have accepted the message, and sendMail has no idempotency key
+What is never retried: a read timeout, a connection lost after the request was sent, or a 504 (a
+gateway that gave up waiting for Exchange, which may still finish the send) — Graph may have
+accepted the message, and sendMail has no idempotency key
 (https://learn.microsoft.com/graph/api/user-sendmail). MSAL retries none of this: it throttles
 only its own token calls.
 Everything happens inside one deadline (MAIL_SEND_DEADLINE_S), and at most four requests per
@@ -14,7 +15,8 @@ mailbox are in flight from this process, the Outlook service's concurrency limit
 (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
 
 Its failures are the delivery categories of ``transports.base``: throttled or unavailable past the
-deadline is RetryLater, no answer after sending, or a 500 or 502, is OutcomeUnknown, any other refusal is Refused.
+deadline is RetryLater; no answer after sending, or a 500, 502 or 504, is OutcomeUnknown; any
+other refusal is Refused.
 These classes are this module's own; no caller names them.
 """
 
@@ -46,7 +48,7 @@ CONNECT_TIMEOUT_S = 5.0
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
 MIN_RETRY_DELAY_S = 0.1  # even "Retry-After: 0" must not become a tight loop
-_RETRYABLE_STATUSES = {429, 503, 504}
+_RETRYABLE_STATUSES = {429, 503}
 
 
 class GraphRejectedMessage(Refused):
@@ -280,6 +282,13 @@ def _classify(status: int, error_code: str, error_message: str, graph_request_id
     if 400 <= status < 500:
         return GraphRejectedMessage(
             f"Graph refused the message ({error_code or status}): {error_message[:300]}", extra=extra
+        )
+    if status == 504:
+        # A gateway gave up waiting for the mailbox server, which may still send the message.
+        return GraphTimeout(
+            "Graph answered 504 Gateway Timeout: the message may or may not have been sent; the bridge "
+            "does not retry, so it is never sent twice.",
+            extra=extra,
         )
     # Another 5xx: Graph may have acted on the request, so it is reported, not retried.
     return GraphFailed(f"Graph failed with {status} {error_code}; not retried, so never sent twice.", extra=extra)
