@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import requests
@@ -24,7 +25,6 @@ from shared.delivery.mailbox.memory import MemoryMailboxLimits
 from shared.delivery.transports import Transport
 from shared.delivery.transports.graph import GraphTransport
 from shared.mail.policy import MailPolicy
-from shared.mail.rendering import Renderer
 from shared.problems import FieldError, Problem
 from shared.settings import DeliveryMode, SettingProblem, Settings, SettingsError, TransportKind, load_settings
 from shared.sources import SourceRegistry
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shared.delivery.digests.flush import DigestFlusher
     from shared.delivery.digests.held import HeldNotifications
     from shared.delivery.queue_worker import QueueWorker
+    from shared.mail.rendering import Renderer
 
 # Enough pooled keep-alive connections for the worker's default 32 threads (PYTHON_THREADPOOL_THREAD_COUNT).
 HTTP_POOL_SIZE = 32
@@ -51,7 +52,6 @@ class Runtime:
     settings: Settings
     policy: MailPolicy
     transport: Transport  # what the HTTP functions hand messages to: the queue, or the delivery transport
-    renderer: Renderer
     rate_limiter: RateLimiter
     # Each sender mailbox's budget, pace and send slots: in Table storage for every instance, or
     # in this process without storage.
@@ -63,6 +63,18 @@ class Runtime:
     # The webhook sources, each built on first use; Azure Monitor's Entra token check keeps its
     # signing-key cache as long as the process.
     sources: SourceRegistry
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The webhook mail renderer, built on the first hook (with custom templates, in build_runtime).
+
+        /api/mail never renders: its cold start does not import what rendering needs (the
+        Notification model, the routes, Jinja2's environment). Two threads racing for it (from
+        Python 3.12 on, cached_property takes no lock) would each build one, and one is kept.
+        """
+        from shared.mail.rendering import Renderer
+
+        return Renderer(self.settings.templates_dir)
 
 
 def new_http_session() -> requests.Session:
@@ -127,18 +139,10 @@ def build_runtime(settings: Settings) -> Runtime:
             # The HTTP side only queues; the worker admits each message against the limits as it sends.
             dispatcher = Dispatcher(idempotency, transport)
             queue_worker = QueueWorker(sending, mail_queue)
-    renderer = Renderer(settings.templates_dir)
-    if settings.templates_dir is not None:
-        # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
-        custom = sorted({path.name.split(".")[0] for path in settings.templates_dir.glob("*.j2")})
-        problems = renderer.check(custom)
-        if problems:
-            raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         policy=MailPolicy(settings.policy),
         transport=transport,
-        renderer=renderer,
         rate_limiter=RateLimiter(settings.limits.rate_limit_per_minute, settings.limits.rate_limit_burst),
         mailbox_limits=mailbox_limits,
         dispatcher=dispatcher,
@@ -147,6 +151,13 @@ def build_runtime(settings: Settings) -> Runtime:
         digest_flusher=digest_flusher,
         sources=SourceRegistry(settings.hook_auth, settings.credentials, session),
     )
+    if settings.templates_dir is not None:
+        # Custom templates are compiled now so a syntax error shows in /api/health, not in an alert.
+        custom = sorted({path.name.split(".")[0] for path in settings.templates_dir.glob("*.j2")})
+        problems = runtime.renderer.check(custom)
+        if problems:
+            raise SettingsError([SettingProblem("MAIL_TEMPLATES_DIR", problem) for problem in problems])
+    return runtime
 
 
 _runtime: Runtime | None = None

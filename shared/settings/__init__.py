@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.settings.delivery import DeliveryMode, DeliverySettings, TransportKind, read_delivery
 from shared.settings.graph import Credentials, GraphSettings, read_credentials, read_graph
@@ -19,7 +20,10 @@ from shared.settings.hook_auth import HookAuthSettings, read_hook_auth
 from shared.settings.limits import LimitSettings, read_limits
 from shared.settings.policy import PolicySettings, read_policy
 from shared.settings.reader import SettingProblem, SettingsError, SettingsReader
-from shared.settings.routes import Route, RouteProblems, read_routes
+from shared.settings.route_table import RouteTable, read_route_table
+
+if TYPE_CHECKING:
+    from shared.settings.routes import Route, RouteProblems
 
 # Settings and load_settings, and the parts, which components name in their type hints.
 __all__ = [
@@ -46,9 +50,18 @@ class Settings:
     hook_auth: HookAuthSettings
     delivery: DeliverySettings
     limits: LimitSettings
-    routes: dict[str, Route]  # the usable ones; DEFAULT_ROUTE unless it is itself broken
-    route_problems: RouteProblems  # why the others cannot be used
+    route_table: RouteTable  # read now, validated on first use (the first webhook or /api/health)
     templates_dir: Path | None
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """The usable routes; DEFAULT_ROUTE unless it is itself broken."""
+        return self.route_table.routes
+
+    @property
+    def route_problems(self) -> RouteProblems:
+        """Why the other routes cannot be used."""
+        return self.route_table.problems
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -62,7 +75,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     templates_dir = Path(templates_setting) if templates_setting else None
     if templates_dir is not None and not templates_dir.is_dir():
         read.fail("MAIL_TEMPLATES_DIR", f"no folder at {templates_dir}")
-    routes, route_problems = read_routes(read, policy)
+    route_table = read_route_table(read, policy)
     settings = Settings(
         graph=graph,
         credentials=credentials,
@@ -70,8 +83,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         hook_auth=read_hook_auth(read, credentials.tenant_id),
         delivery=delivery,
         limits=read_limits(read),
-        routes=routes,
-        route_problems=route_problems,
+        route_table=route_table,
         templates_dir=templates_dir,
     )
     if read.problems:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
@@ -19,7 +18,7 @@ from shared.addresses import Address, AddressList, SimpleAddress, SingleLine
 from shared.problems import field_path
 from shared.settings.mapping import Mapping
 from shared.settings.policy import PolicySettings
-from shared.settings.reader import SettingProblem, SettingsReader
+from shared.settings.reader import SettingProblem
 
 DEFAULT_ROUTE = "default"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -113,26 +112,17 @@ def _parse_route_table(text: str) -> tuple[dict[str, Route], dict[str, list[str]
     return routes, problems
 
 
-def read_routes(read: SettingsReader, policy: PolicySettings) -> tuple[dict[str, Route], RouteProblems]:
-    """MAIL_ROUTES or MAIL_ROUTES_FILE, checked against the allow-lists; always with a ``default`` route.
+def routes_of(setting: str, text: str | None, policy: PolicySettings) -> tuple[dict[str, Route], RouteProblems]:
+    """The route table ``setting`` holds (``text``; None when unset), checked against the allow-lists.
 
-    A route's own problems do not fail the settings: they make that route unusable (RouteProblems).
+    Always with a ``default`` route. A route's own problems do not fail the settings: they make that
+    route unusable (RouteProblems).
     """
-    inline = read.text("MAIL_ROUTES")
-    file_setting = read.text("MAIL_ROUTES_FILE")
     routes: dict[str, Route] = {}
     by_route: dict[str, list[SettingProblem]] = {}
-    setting = "MAIL_ROUTES_FILE" if file_setting else "MAIL_ROUTES"
-    if inline and file_setting:
-        return {}, RouteProblems(
-            SettingProblem("MAIL_ROUTES_FILE", "set either MAIL_ROUTES or MAIL_ROUTES_FILE, not both")
-        )
-    if inline or file_setting:
+    if text is not None:
         try:
-            text = inline if inline else Path(file_setting or "").read_text(encoding="utf-8")
             routes, messages = _parse_route_table(text)
-        except OSError as exc:
-            return {}, RouteProblems(SettingProblem(setting, f"cannot read {file_setting}: {exc.strerror}"))
         except ValueError as exc:
             return {}, RouteProblems(SettingProblem(setting, str(exc)))
         by_route = {name: [SettingProblem(setting, message) for message in found] for name, found in messages.items()}
