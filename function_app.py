@@ -10,6 +10,12 @@ import os
 
 import azure.functions as func
 
+# pydantic looks for plugins in every installed distribution's entry points before it builds its
+# first model: milliseconds of the first request, for plugins this app does not use. Set the
+# variable to an empty value to have them loaded
+# (https://docs.pydantic.dev/latest/concepts/plugins/#how-to-use-plugins).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 
