@@ -11,9 +11,17 @@ import azure.functions as func
 
 from shared.problems import Problem
 
-# The Graph request must stay under 4 MB; a caller's body that maps to it can be a little larger
-# (text attachments grow by a third only once base64-encoded by us), never this large.
+# A webhook body, and the part of a mail request that is not attachments: a message without its
+# attachments must stay under Graph's 4 MB request limit, so a caller's body that maps to it can
+# be a little larger (text attachments grow by a third only once base64-encoded by us), never this.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+# A mail request with attachments: as much as the Functions host takes for an HTTP trigger
+# (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#limits),
+# if all but MAX_BODY_BYTES of it is base64 text (the attachments). JSON structure is what makes a
+# body costly to parse (two million empty objects, 2 GiB), and base64 has none.
+MAX_MAIL_BODY_BYTES = 100 * 1024 * 1024
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_SCAN_SLICE_BYTES = 8 * 1024 * 1024
 
 
 class UnsupportedMediaType(Problem):
@@ -43,24 +51,39 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 _SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def read_json(req: func.HttpRequest) -> Any:
+def read_json(req: func.HttpRequest, *, max_bytes: int = MAX_BODY_BYTES) -> Any:
     content_type = req.headers.get("Content-Type", "")
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType(
             f"Send the body as JSON with 'Content-Type: application/json' (got '{content_type[:100] or 'none'}')."
         )
-    return parse_json(read_body(req))
+    return parse_json(read_body(req, max_bytes=max_bytes))
 
 
-def read_body(req: func.HttpRequest) -> bytes:
+def read_body(req: func.HttpRequest, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused when over ``max_bytes``, or over MAX_BODY_BYTES in anything but base64 text."""
     # The length header is checked first so an oversized body is refused without being read.
     declared_length = req.headers.get("Content-Length", "")
-    if declared_length.isdigit() and int(declared_length) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"The body is {int(declared_length):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
+    if declared_length.isdigit() and int(declared_length) > max_bytes:
+        raise BodyTooLarge(f"The body is {int(declared_length):,} bytes; at most {max_bytes:,} are accepted.")
     body = req.get_body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"The body is {len(body):,} bytes; at most {MAX_BODY_BYTES:,} are accepted.")
+    if len(body) > max_bytes:
+        raise BodyTooLarge(f"The body is {len(body):,} bytes; at most {max_bytes:,} are accepted.")
+    if len(body) > MAX_BODY_BYTES and _bytes_beside_base64(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge(
+            f"The body is {len(body):,} bytes; beyond {MAX_BODY_BYTES:,} only attachments (their base64) may "
+            "make it larger."
+        )
     return body
+
+
+def _bytes_beside_base64(body: bytes) -> int:
+    """How many bytes are not in the base64 alphabet, counted a slice at a time (bounded memory)."""
+    view = memoryview(body)
+    return sum(
+        len(bytes(view[start : start + _SCAN_SLICE_BYTES]).translate(None, _BASE64_ALPHABET))
+        for start in range(0, len(body), _SCAN_SLICE_BYTES)
+    )
 
 
 def parse_hook_body(content_type: str, body: bytes) -> Any:

@@ -106,9 +106,14 @@ class Deferred(RetryLater):
 
 
 class OutcomeUnknown(Problem):
-    """The request may have been sent and acted on: retrying could deliver it twice, so never retry."""
+    """The request may have been sent and acted on: retrying could deliver it twice, so never retry.
+
+    ``resumable``: the transport can find out later and finish the send without sending it twice
+    (``resume``, a draft it can ask Graph about), so a retry of the same request should resume it.
+    """
 
     status = 504
+    resumable = False
 
 
 class Refused(Problem):

@@ -13,7 +13,9 @@ notification past the mailbox's pace or budget is held for its route's digest
 failure's category, never by its name: a send whose outcome is unknown (``OutcomeUnknown``)
 keeps the key, because a retry could send the message twice; any other failure releases it, so a
 retry can send. A claim whose owner stopped after marking it sending (a crash mid-send) is unknown
-too; one whose owner stopped before (waiting for a send slot) is simply the next claimant's.
+too; one whose owner stopped before (waiting for a send slot) is simply the next claimant's. Over a
+transport that can find out what became of a send (Graph's draft method), a repeat of an unknown
+outcome resumes it instead (``Dispatcher.resume``): it is sent once, and the repeat told so.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from shared.delivery.idempotency import Claim, IdempotencyStore, Outcome
 from shared.delivery.mailbox import MailboxBusy, MailboxLimits, Permit, Purpose, admit_waiting
-from shared.delivery.transports import OutcomeUnknown, Transport
+from shared.delivery.transports import OutcomeUnknown, ResumableTransport, Transport
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import Deferred, Problem, RetryLater
@@ -110,7 +112,7 @@ class Dispatcher:
         if key is not None:
             claim = self.claim(key, request_id, ttl_s=ttl_s)
             if not claim.first:
-                return answer_repeat(claim)
+                return self.resume(claim, lambda: mail, ttl_s=ttl_s) or answer_repeat(claim)
         return Dispatched(self.send(lambda: mail, request_id, claim), request_id)
 
     def claim(self, key: str, request_id: str, *, ttl_s: int) -> Claim:
@@ -128,6 +130,30 @@ class Dispatcher:
         if not claim.first:
             log.info("repeat of request %s (%s): nothing sent", claim.request_id, claim.outcome or "in progress")
         return claim
+
+    def resume(self, claim: Claim, read_mail: Callable[[], GraphSend], *, ttl_s: int) -> Dispatched | None:
+        """A repeat of a request whose outcome is unknown, finished by a transport that can find out
+        what happened (``ResumableTransport``: Graph's draft method); None when it cannot, and the
+        repeat is answered as one (409 outcome_unknown). "accepted" when it is sent now, "duplicate"
+        when it had been sent; a failure keeps the outcome unknown, so a later repeat resumes again.
+        Not admitted against the mailbox's limits: the first attempt was counted already.
+        """
+        if claim.outcome is not Outcome.UNKNOWN or not isinstance(self._transport, ResumableTransport):
+            return None
+        mail = read_mail()
+        if not self._transport.can_resume(mail):
+            return None
+        reopened = self._idempotency.reopen(claim.key, claim.request_id, ttl_s=ttl_s)
+        if reopened is None:  # another repeat is finishing it: it learns how that one ended
+            raise earlier_request_in_progress(claim)
+        try:
+            sent_now = self._transport.resume(mail, reopened.request_id)
+        except BaseException:
+            self._idempotency.complete(reopened, Outcome.UNKNOWN)
+            raise
+        self._idempotency.complete(reopened)
+        log.info("request %s resumed: %s", reopened.request_id, "sent now" if sent_now else "it had been sent")
+        return Dispatched("accepted" if sent_now else "duplicate", reopened.request_id)
 
     def send(
         self,

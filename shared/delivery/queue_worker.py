@@ -12,7 +12,9 @@ both be sent. What happens next is decided by the failure's category alone:
   attempt + 1; after MAX_ATTEMPTS it goes to the poison queue instead. The host then deletes the
   original.
 - ``OutcomeUnknown`` (Graph took the request and did not answer): to the poison queue, never
-  retried, because Graph may have sent it; the delivery key is kept.
+  retried, because Graph may have sent it; the delivery key is kept. Unless it is ``resumable``
+  (the draft method): then a copy goes back on the queue, and the next attempt finds the draft or
+  its sent copy and finishes the send (``Dispatcher.resume``), once.
 - ``Refused`` and any other Problem (a 4xx, a configuration error, too large): to the poison queue
   at once, with the problem document (Graph's error code and request id) attached.
 - another copy owns the delivery key: dropped once that one sent; raised (the host retries it)
@@ -75,14 +77,37 @@ class QueueWorker:
             # A live copy is sending it: raise, so the host retries this copy after visibilityTimeout
             # and it learns how that one ended (dropping it would lose the message if that one dies).
             raise earlier_request_in_progress(claim)
+        elif self._resumed(queued, claim):
+            return
         elif claim.abandoned_by is not None:
             # An earlier attempt died mid-send (its claim lapsed): it may have been sent. Report it.
             self._after_failure(queued, earlier_outcome_unknown(claim))
         else:
             log.warning("queued message's outcome already reported unknown (poison queue): dropped this copy")
 
+    def _resumed(self, queued: QueuedMail, claim: Claim) -> bool:
+        """An earlier attempt's outcome is unknown: finish it if the transport can find out (drafts)."""
+        try:
+            resumed = self._dispatcher.resume(
+                claim, lambda: self._mail_queue.read_mail(queued), ttl_s=DELIVERY_KEY_TTL_S
+            )
+        except Problem as problem:
+            self._after_failure(queued, problem)
+            return True
+        if resumed is None:
+            return False
+        self._mail_queue.forget_body(queued)
+        log.info("queued message resumed (attempt %d): %s", queued.attempt, resumed.status)
+        return True
+
     def _after_failure(self, queued: QueuedMail, problem: Problem) -> None:
         error = problem.to_document(queued.request_id)
+        if isinstance(problem, OutcomeUnknown) and problem.resumable and queued.attempt < MAX_ATTEMPTS:
+            # The transport can find out later what became of it (a draft): the next attempt resumes it.
+            delay_s = backoff_s(queued.attempt)
+            self._mail_queue.requeue(queued, delay_s=delay_s)
+            log.warning("attempt %d: outcome unknown for now; resumed in %d s", queued.attempt, delay_s)
+            return
         if isinstance(problem, OutcomeUnknown):
             self._mail_queue.to_poison(queued, error)
             log.error("outcome unknown, moved to the poison queue: %s", problem.detail)
@@ -107,5 +132,9 @@ def retry_delay_s(problem: RetryLater, attempt: int) -> int:
     """The problem's Retry-After, else exponential backoff with jitter: 2, 4, 8 ... s, at most 5 minutes."""
     if problem.retry_after_s is not None:
         return max(1, problem.retry_after_s)
+    return backoff_s(attempt)
+
+
+def backoff_s(attempt: int) -> int:
     jitter = random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not cryptography)
     return max(1, math.ceil(jitter * min(MAX_BACKOFF_S, 1 << attempt)))

@@ -8,7 +8,7 @@ from shared.delivery.dispatch import header_key
 from shared.delivery.limits import caller_of
 from shared.endpoints._respond import responding
 from shared.endpoints.idempotency_keys import caller_scope
-from shared.intake import read_json
+from shared.intake import MAX_MAIL_BODY_BYTES, read_json
 from shared.logs import get_logger
 from shared.mail.draft import parse_mail_request
 from shared.problems import json_response
@@ -21,7 +21,7 @@ log = get_logger(__name__)
 def handle_mail(req: func.HttpRequest, request_id: str, runtime: Runtime | None = None) -> func.HttpResponse:
     runtime = runtime or current_runtime()
     runtime.rate_limiter.take(caller_of(req.headers, req.params))
-    draft = parse_mail_request(read_json(req))
+    draft = parse_mail_request(read_json(req, max_bytes=MAX_MAIL_BODY_BYTES))
     mail = runtime.policy.approve(draft)
     key = header_key(req.headers.get("Idempotency-Key"))
     # The caller's own key, scoped to that caller: another caller's equal key is another request.

@@ -8,8 +8,10 @@ from shared.mail.graph_message import (
     MAX_GRAPH_REQUEST_BYTES,
     EmailAddress,
     GraphSend,
+    Message,
     Recipient,
 )
+from shared.mail.sizes import MAX_ATTACHMENT_BYTES, attachment_size_bytes
 from shared.problems import FieldError, Problem
 from shared.settings import PolicySettings
 
@@ -88,11 +90,7 @@ class MailPolicy:
 
         body = request.to_json_bytes()
         if len(body) >= MAX_GRAPH_REQUEST_BYTES:
-            raise MessageTooLarge(
-                f"The Graph request would be {len(body):,} bytes; Microsoft Graph accepts less than "
-                f"{MAX_GRAPH_REQUEST_BYTES:,} (4 MB), and base64 makes attachments a third larger. "
-                "Send smaller or fewer attachments, or a link instead.",
-            )
+            _check_large_message(message)
         return GraphSend(mailbox=mailbox, request=request, body=body, digest=draft.digest)
 
     def _sender_mailbox(self, draft: MailDraft) -> str:
@@ -105,3 +103,27 @@ class MailPolicy:
                 errors=[FieldError(draft.sender_field, "not an allowed sender mailbox")],
             )
         return requested
+
+
+def _check_large_message(message: Message) -> None:
+    """A message too large for sendMail takes the draft path (shared.delivery.transports.graph_drafts)
+    if its files are at most an upload session's 150 MB and the rest is under Graph's 4 MB request
+    limit; the mailbox's own maximum message size is Graph's to enforce (ErrorMessageSizeExceeded, 413)."""
+    attachments = message.attachments or []
+    too_large = [
+        f"attachment {index + 1} ({attachment.name}) is {size:,} bytes"
+        for index, attachment in enumerate(attachments)
+        if (size := attachment_size_bytes(attachment)) > MAX_ATTACHMENT_BYTES
+    ]
+    if too_large:
+        raise MessageTooLarge(
+            f"Microsoft Graph attaches files of at most {MAX_ATTACHMENT_BYTES:,} bytes (150 MB): "
+            f"{'; '.join(too_large)}."
+        )
+    rest_bytes = len(message.__pydantic_serializer__.to_json(message, exclude_none=True, exclude={"attachments"}))
+    if rest_bytes >= MAX_GRAPH_REQUEST_BYTES:
+        raise MessageTooLarge(
+            f"The message without its attachments would be {rest_bytes:,} bytes; Microsoft Graph accepts "
+            f"requests of less than {MAX_GRAPH_REQUEST_BYTES:,} (4 MB). Send a shorter body, or the text as "
+            "an attachment.",
+        )

@@ -40,6 +40,13 @@ MAX_SEND_DEADLINE_S = 200.0
 _MULTI_TENANT_ALIASES = {"common", "organizations", "consumers"}
 
 
+class SendMethod(enum.StrEnum):
+    """How a message is handed to Graph (MAIL_SEND_METHOD); README, "Send methods"."""
+
+    SENDMAIL = "sendmail"  # one POST /sendMail: never sent twice, but a lost answer stays unknown
+    DRAFT = "draft"  # a draft, its attachments, then /send: a lost answer is resolved by asking Graph
+
+
 class AuthMode(enum.StrEnum):
     MANAGED_IDENTITY = "managed_identity"
     CLIENT_SECRET = "client_secret"  # noqa: S105 (a mode name, not a secret)
@@ -51,6 +58,9 @@ class GraphSettings:
     cloud: GraphCloud
     base_url: str  # where sendMail requests go; no trailing slash
     send_deadline_s: float  # one send, retries included
+    # Messages too large for sendMail (4 MB, or an attachment of 3 MB or more) take the draft
+    # path whatever this says.
+    send_method: SendMethod = SendMethod.SENDMAIL
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def read_graph(read: SettingsReader) -> GraphSettings:
         if not 0 < send_deadline_s <= MAX_SEND_DEADLINE_S:
             read.fail("MAIL_SEND_DEADLINE_S", f"must be a number of seconds in (0, {MAX_SEND_DEADLINE_S:g}]")
             send_deadline_s = DEFAULT_SEND_DEADLINE_S
-    return GraphSettings(cloud=cloud, base_url=base_url, send_deadline_s=send_deadline_s)
+    send_method = SendMethod(read.choice("MAIL_SEND_METHOD", list(SendMethod), "sendmail"))
+    return GraphSettings(cloud=cloud, base_url=base_url, send_deadline_s=send_deadline_s, send_method=send_method)
 
 
 def read_credentials(read: SettingsReader, cloud: GraphCloud, *, needed: bool) -> Credentials:

@@ -11,7 +11,8 @@ released lapses after its lease: its owner stopped between claim and settle (a c
 recycled). If it had marked the claim sending, whether it sent is unknown: the next claimant takes
 it over and is told so (``Claim.abandoned_by``), and what to do about it is the dispatcher's
 business. If it had not (it died waiting for a send slot, say), nothing went out: the next claimant
-simply owns the key.
+simply owns the key. A key whose outcome is unknown can be ``reopen``ed by one claimant at a time,
+when its transport can find out what happened and finish the send (the Graph draft method).
 """
 
 from __future__ import annotations
@@ -67,4 +68,11 @@ class IdempotencyStore(Protocol):
 
     def resolve(self, key: str, outcome: Outcome | None) -> None:
         """Settle a key whose claim was completed ``HELD``: with the digest's outcome, or freed (None)."""
+        ...
+
+    def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
+        """Take a key whose outcome is ``UNKNOWN`` to finish its send (a transport that can resume
+        it): the returned claim is first, sending, and owned by ``request_id`` (the request whose
+        send it finishes); None when the outcome is not unknown (any more) or another claimant took
+        it first. Exactly one of two concurrent callers gets it. A failure is RetryLater."""
         ...

@@ -69,6 +69,18 @@ class MemoryIdempotencyStore:
             else:
                 record.outcome = outcome
 
+    def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
+        now = time.monotonic()
+        with self._lock:
+            record = self._records.get(key)
+            if record is None or record.expires_at <= now or record.outcome is not Outcome.UNKNOWN:
+                return None
+            self._versions += 1
+            self._records[key] = _Record(
+                request_id, max(record.expires_at, now + ttl_s), now + LEASE_S, self._versions, sending=True
+            )
+            return Claim(key, first=True, request_id=request_id, etag=str(self._versions))
+
     def _forget_expired(self, now: float) -> None:
         for key in [key for key, record in self._records.items() if record.expires_at <= now]:
             del self._records[key]

@@ -120,6 +120,44 @@ class TableIdempotencyStore:
             ) from None
         return dataclasses.replace(claim, etag=_etag(updated))
 
+    def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
+        """Conditional on the record's ETag, so of two callers one gets it; the other gets None."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        partition, row = _location(key)
+        now = time.time()
+        try:
+            existing = self._table.get_entity(partition, row)
+            if float(existing.get("ExpiresAt") or 0.0) <= now or _outcome(existing) is not Outcome.UNKNOWN:
+                return None
+            entity = _entity(
+                key,
+                request_id,
+                expires_at=max(float(existing.get("ExpiresAt") or 0.0), now + ttl_s),
+                lease_until=now + LEASE_S,
+            )
+            updated = self._table.update_entity(
+                {**entity, "Sending": True},
+                mode=UpdateMode.REPLACE,
+                etag=existing.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            if getattr(exc, "status_code", None) in (409, 412):
+                return None  # another claimant reopened it first
+            raise IdempotencyUnavailable(
+                f"Azure Table storage could not reopen the key ({type(exc).__name__})."
+            ) from None
+        except AzureError as exc:
+            raise IdempotencyUnavailable(
+                f"Azure Table storage could not reopen the key ({type(exc).__name__})."
+            ) from None
+        return Claim(key, first=True, request_id=request_id, etag=_etag(updated))
+
     def release(self, claim: Claim) -> None:
         """Free the key so a retry can send; if that fails, the lease lapses and frees it later."""
         from azure.core import MatchConditions

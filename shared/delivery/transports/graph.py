@@ -1,5 +1,9 @@
 """The Graph transport: POST /users/{mailbox}/sendMail with retries that never send twice.
 
+With MAIL_SEND_METHOD=draft, and for every message sendMail cannot carry (4 MB or more, or a file
+of 3 MB or more), it sends through a draft instead (``graph_drafts``), over the same requests
+(``call``), retries and mailbox slots; only that path can ``resume`` a send whose outcome was unknown.
+
 What is retried, inside the send (https://learn.microsoft.com/graph/throttling):
 - 429 and 503, after ``Retry-After`` (seconds or an HTTP date), or exponential backoff with
   full jitter when Graph gives none: Graph refused the request before acting on it;
@@ -27,9 +31,9 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -40,6 +44,10 @@ from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import OutcomeUnknown, Refused, RetryLater
 from shared.settings import GraphSettings
+from shared.settings.graph import SendMethod
+
+if TYPE_CHECKING:
+    from shared.delivery.transports.graph_drafts import GraphDrafts
 
 log = get_logger(__name__)
 
@@ -114,14 +122,55 @@ class GraphTransport:
         self._send_options = session.merge_environment_settings(graph.base_url, {}, None, None, None)
         self._mailbox_slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
+        self._draft_sender: GraphDrafts | None = None
 
     def send(self, mail: GraphSend, request_id: str) -> None:
+        if self._sends_as_draft(mail):
+            self._drafts().send(mail, request_id)
+            return
         deadline = time.monotonic() + self._graph.send_deadline_s
-        with self._mailbox_slot(mail.mailbox, deadline):
-            self._send_before(deadline, mail, request_id)
+        url = f"{self.users_url(mail.mailbox)}/sendMail"
+        with self.mailbox_slot(mail.mailbox, deadline):
+            self.call("POST", url, deadline, request_id, body=mail.body)
+        log.info("Graph accepted the message")
+
+    def can_resume(self, mail: GraphSend) -> bool:
+        """Whether a send of ``mail`` whose outcome was unknown can be finished later: only a draft
+        can be asked about (a sendMail request leaves nothing to look up)."""
+        return self._sends_as_draft(mail)
+
+    def resume(self, mail: GraphSend, request_id: str) -> bool:
+        """Finish the earlier send of request ``request_id``: True if it is sent now, False if it had
+        been sent already; OutcomeUnknown while that cannot be told."""
+        return self._drafts().resume(mail, request_id)
+
+    def _sends_as_draft(self, mail: GraphSend) -> bool:
+        if self._graph.send_method is SendMethod.DRAFT:
+            return True
+        from shared.delivery.transports.graph_drafts import too_large_for_send_mail
+
+        return too_large_for_send_mail(mail)
+
+    def _drafts(self) -> GraphDrafts:
+        # Imported on first use: most deployments never send a draft (cold start, function_app.py).
+        if self._draft_sender is None:
+            from shared.delivery.transports.graph_drafts import GraphDrafts
+
+            self._draft_sender = GraphDrafts(self)
+        return self._draft_sender
+
+    def users_url(self, mailbox: str) -> str:
+        return f"{self._graph.base_url}/v1.0/users/{quote(mailbox, safe='@')}"
+
+    def pause(self, delay_s: float) -> None:
+        self._sleep(delay_s)
+
+    @property
+    def send_deadline_s(self) -> float:
+        return self._graph.send_deadline_s
 
     @contextmanager
-    def _mailbox_slot(self, mailbox: str, deadline: float) -> Iterator[None]:
+    def mailbox_slot(self, mailbox: str, deadline: float) -> Iterator[None]:
         with self._slots_lock:
             slot = self._mailbox_slots.setdefault(mailbox.lower(), threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
         if not slot.acquire(timeout=max(0.0, deadline - time.monotonic())):
@@ -134,19 +183,36 @@ class GraphTransport:
         finally:
             slot.release()
 
-    def _send_before(self, deadline: float, mail: GraphSend, request_id: str) -> None:
-        url = f"{self._graph.base_url}/v1.0/users/{quote(mail.mailbox, safe='@')}/sendMail"
+    def call(
+        self,
+        method: str,
+        url: str,
+        deadline: float,
+        request_id: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        authorized: bool = True,
+        answers: Collection[int] = (),
+    ) -> requests.Response:
+        """One Graph request, retried as the module says; a 2xx (or a status in ``answers``) is returned,
+        anything else raised as its category. ``authorized`` False sends no bearer token (an upload
+        session's pre-authenticated URL refuses one with 401)."""
         attempt = 0
         refused_token: str | None = None
-        token = self._tokens.access_token()
+        token = self._tokens.access_token() if authorized else None
         while True:
             attempt += 1
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
+            request_headers = {
                 "client-request-id": request_id,
                 "return-client-request-id": "true",
+                **(headers or {}),
             }
+            if body is not None:
+                request_headers["Content-Type"] = content_type
+            if token is not None:
+                request_headers["Authorization"] = f"Bearer {token}"
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
                 # Nothing was sent this time, so unlike a read timeout this is safe to retry later.
@@ -155,7 +221,7 @@ class GraphTransport:
                 # Prepared without the session: Session.prepare_request() also reads ~/.netrc and
                 # merges cookies on every call, half of a send's CPU, for nothing Graph uses.
                 prepared = requests.PreparedRequest()
-                prepared.prepare(method="POST", url=url, headers=headers, data=mail.body)
+                prepared.prepare(method=method, url=url, headers=request_headers, data=body)
                 response = self._session.send(
                     prepared,
                     timeout=(min(CONNECT_TIMEOUT_S, remaining_s), remaining_s),
@@ -175,15 +241,17 @@ class GraphTransport:
                 continue
 
             graph_request_id = response.headers.get("request-id", "")
-            if response.status_code in (200, 202):
-                log.info("Graph accepted the message (graph request-id %s, attempt %d)", graph_request_id, attempt)
-                return
+            if 200 <= response.status_code < 300 or response.status_code in answers:
+                log.debug(
+                    "Graph answered %d to %s (graph request-id %s)", response.status_code, method, graph_request_id
+                )
+                return response
             error_code, error_message = _graph_error(response)
             log.warning(
                 "Graph answered %d %s (graph request-id %s, attempt %d)",
                 response.status_code, error_code, graph_request_id, attempt,
             )  # fmt: skip
-            if response.status_code == 401 and refused_token is None:
+            if response.status_code == 401 and refused_token is None and token is not None:
                 refused_token = token
                 token = self._tokens.access_token(refused=refused_token)
                 continue

@@ -1,0 +1,37 @@
+"""Graph's size limits on a message, and an attachment's size read from its base64 without decoding it.
+
+- A request to Graph: under 4 MB ("The maximum request length supported is 4MB",
+  microsoftgraph/microsoft-graph-docs-contrib#682), so sendMail carries a message under 4 MB in all.
+- A file attached in one request: under 3 MB; 3-150 MB through an upload session on a draft
+  (https://learn.microsoft.com/graph/api/attachment-createuploadsession). The mailbox's maximum
+  message size (35 MB by default, an Exchange admin setting up to 150 MB) is Graph's to enforce:
+  ``ErrorMessageSizeExceeded``.
+"""
+
+from __future__ import annotations
+
+from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, Message
+
+# "Under 3 MB": 3,000,000 bytes keeps clear of whichever megabyte is meant.
+MAX_INLINE_ATTACHMENT_BYTES = 3_000_000
+MAX_ATTACHMENT_BYTES = 150 * 1024 * 1024
+
+__all__ = [
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_GRAPH_REQUEST_BYTES",
+    "MAX_INLINE_ATTACHMENT_BYTES",
+    "attachment_size_bytes",
+    "needs_upload",
+]
+
+
+def attachment_size_bytes(attachment: FileAttachment) -> int:
+    """The decoded size, from the base64 text's length (compact: no whitespace), without decoding."""
+    text = attachment.content_bytes
+    padding = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    return len(text) // 4 * 3 - padding
+
+
+def needs_upload(message: Message) -> bool:
+    """Whether a file is too large for one request (3 MB or more): it needs a draft's upload session."""
+    return any(attachment_size_bytes(a) >= MAX_INLINE_ATTACHMENT_BYTES for a in message.attachments or ())

@@ -1,0 +1,253 @@
+"""The draft path over real HTTP: create, attach (inline and upload sessions), send; lost answers resolved."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from shared.delivery.transports.graph_drafts import REQUEST_ID_PROPERTY, UPLOAD_CHUNK_BYTES
+from shared.endpoints.mail import handle_mail
+from shared.runtime import Runtime
+from tests.conftest import RuntimeFactory
+from tests.fakes.graph import UPLOAD_CHUNK_UNIT_BYTES, FakeGraph, Fault, graph_error
+from tests.helpers.app import SENDER, mail_request, response_json
+
+SIMPLE = {"to": "ops@contoso.com", "subject": "Disk full", "text": "93%"}
+DRAFT = {"MAIL_SEND_METHOD": "draft"}
+NOT_ANSWERED: list[Fault | None] = ["cut_before"] * 4  # every look at the draft, within one send
+
+
+def send(runtime: Runtime, payload: Any = SIMPLE, *, key: str | None = None) -> func.HttpResponse:
+    headers = {"Idempotency-Key": key} if key else None
+    return handle_mail(mail_request(payload, headers=headers), runtime)
+
+
+def with_file(size: int, name: str = "big.bin", *, seed: int = 1) -> tuple[dict[str, Any], bytes]:
+    content = hashlib.shake_256(seed.to_bytes(4, "big")).digest(size) if size <= 1 << 20 else os.urandom(size)
+    payload = {**SIMPLE, "attachments": [{"name": name, "contentBase64": base64.b64encode(content).decode()}]}
+    return payload, content
+
+
+@pytest.fixture(autouse=True)
+def tracked(graph: FakeGraph) -> None:
+    graph.tracked_property = REQUEST_ID_PROPERTY
+
+
+def test_the_draft_method_creates_sends_and_leaves_a_sent_copy(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    response = send(mi_runtime(**DRAFT), {**SIMPLE, "attachments": [{"name": "a.txt", "content": "hello"}]})
+    assert response.status_code == 202, response.get_body()
+    request_id = response_json(response)["requestId"]
+    assert [request.operation for request in graph.requests] == ["create", "send"]
+    create = graph.operations("create")[0]
+    assert create.path == f"/v1.0/users/{SENDER}/messages"
+    assert create.json["toRecipients"] == [{"emailAddress": {"address": "ops@contoso.com"}}]
+    assert create.json["singleValueExtendedProperties"] == [{"id": REQUEST_ID_PROPERTY, "value": request_id}]
+    [mail] = graph.mails
+    assert (mail.via, mail.request_id_property) == ("draft", request_id)
+    assert [(a.name, a.content) for a in mail.attachments] == [("a.txt", b"hello")]
+    assert graph.drafts() == []
+    assert len(graph.sent_items()) == 1
+
+
+def test_a_20_mb_attachment_goes_through_an_upload_session_whatever_the_method(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    payload, content = with_file(20 * 1024 * 1024)
+    response = send(mi_runtime(), payload)  # the default method, sendmail
+    assert response.status_code == 202, response.get_body()
+    operations = [request.operation for request in graph.requests]
+    chunks = -(-len(content) // UPLOAD_CHUNK_BYTES)
+    assert operations == ["create", "createUploadSession", *["upload"] * chunks, "send"]
+    uploads = graph.operations("upload")
+    assert all("authorization" not in request.headers for request in uploads)
+    assert all(len(request.body) % UPLOAD_CHUNK_UNIT_BYTES == 0 for request in uploads[:-1])
+    assert uploads[0].headers["content-range"] == f"bytes 0-{UPLOAD_CHUNK_BYTES - 1}/{len(content)}"
+    [mail] = graph.mails
+    [attachment] = mail.attachments
+    assert attachment.sha256 == hashlib.sha256(content).hexdigest()
+    assert attachment.name == "big.bin"
+
+
+def test_small_and_large_attachments_mix(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    big = base64.b64encode(os.urandom(3_500_000)).decode()
+    payload = {
+        **SIMPLE,
+        "attachments": [
+            {"name": "small.txt", "content": "small"},
+            {"name": "big.bin", "contentBase64": big},
+        ],
+    }
+    assert send(mi_runtime(), payload).status_code == 202
+    assert [r.operation for r in graph.requests][:3] == ["create", "attach", "createUploadSession"]
+    [mail] = graph.mails
+    assert [a.name for a in mail.attachments] == ["small.txt", "big.bin"]
+    assert mail.attachments[1].content == base64.b64decode(big)
+
+
+def test_send_cut_after_processing_is_found_sent_and_answered_202(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.inject("send", "cut_after")
+    response = send(mi_runtime(**DRAFT))
+    assert response.status_code == 202, response.get_body()
+    assert len(graph.mails) == 1
+    assert [r.operation for r in graph.requests][-2:] == ["get", "find"]
+
+
+def test_send_cut_before_processing_is_sent_again_once(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.inject("send", "cut_before")
+    response = send(mi_runtime(**DRAFT))
+    assert response.status_code == 202, response.get_body()
+    assert len(graph.mails) == 1
+    assert [r.operation for r in graph.requests] == ["create", "send", "get", "send"]
+
+
+def test_a_transient_not_found_is_not_believed(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    # The draft answers 404 for a moment (rlrghb/olkcli#118) although /send never reached it.
+    graph.inject("send", "cut_before")
+    graph.inject("get", "transient_not_found")
+    response = send(mi_runtime(**DRAFT))
+    assert response.status_code == 202, response.get_body()
+    assert len(graph.mails) == 1
+    assert graph.drafts() == []
+
+
+def test_creation_cut_after_processing_finds_the_draft_instead_of_a_second(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    graph.inject("create", "cut_after")
+    assert send(mi_runtime(**DRAFT)).status_code == 202
+    assert [r.operation for r in graph.requests] == ["create", "find", "send"]
+    assert len(graph.mails) == 1
+    assert graph.drafts() == []
+
+
+def test_creation_cut_before_processing_creates_it_once(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.inject("create", "cut_before")
+    assert send(mi_runtime(**DRAFT)).status_code == 202
+    assert [r.operation for r in graph.requests] == ["create", "find", "create", "send"]
+    assert len(graph.mails) == 1
+
+
+def test_upload_chunks_resume_after_a_lost_answer(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    payload, content = with_file(9 * 1024 * 1024)
+    # Chunk 1 kept but its answer lost, then its repeat lost before Graph read it; the next repeat
+    # learns from the 416 where Graph is (nextExpectedRanges) and the upload goes on from there.
+    graph.inject("upload", "cut_after", "cut_before")
+    assert send(mi_runtime(), payload).status_code == 202
+    statuses = [r.status for r in graph.operations("upload")]
+    assert statuses == [None, None, 416, 200, 201]
+    [mail] = graph.mails
+    assert mail.attachments[0].sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_the_last_chunk_answer_lost_does_not_attach_twice(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    payload, _ = with_file(4 * 1024 * 1024)
+    graph.inject("upload", None, "cut_after")
+    assert send(mi_runtime(), payload).status_code == 202
+    [mail] = graph.mails
+    assert len(mail.attachments) == 1
+
+
+def test_an_unresolvable_send_is_unknown_and_the_retry_with_its_key_resumes(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime(**DRAFT)
+    graph.inject("send", "cut_before")
+    graph.inject("get", *NOT_ANSWERED)  # Graph cannot be asked either: unknown, never "sent"
+    first = send(runtime, key="k-1")
+    assert first.status_code == 504, first.get_body()
+    assert response_json(first)["code"] == "graph_outcome_unknown"
+    assert graph.mails == []
+    retry = send(runtime, key="k-1")
+    assert retry.status_code == 202, retry.get_body()
+    assert response_json(retry) == {"status": "accepted", "requestId": response_json(first)["requestId"]}
+    assert len(graph.mails) == 1
+    again = send(runtime, key="k-1")
+    assert response_json(again)["status"] == "duplicate"
+    assert len(graph.mails) == 1
+
+
+def test_a_retry_after_a_sent_but_unconfirmed_send_is_a_duplicate(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    runtime = mi_runtime(**DRAFT)
+    graph.inject("send", "cut_after")
+    graph.inject("get", *NOT_ANSWERED)
+    assert send(runtime, key="k-2").status_code == 504
+    assert len(graph.mails) == 1
+    retry = send(runtime, key="k-2")
+    assert retry.status_code == 202, retry.get_body()
+    assert response_json(retry)["status"] == "duplicate"
+    assert len(graph.mails) == 1
+
+
+def test_sendmail_lost_answers_stay_unknown(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    # The default method cannot ask: a lost answer is 504, and its key's retry 409, never 202.
+    runtime = mi_runtime()
+    graph.inject("sendMail", "cut_before")
+    assert send(runtime, key="k-3").status_code == 504
+    retry = send(runtime, key="k-3")
+    assert retry.status_code == 409
+    assert graph.mails == []
+
+
+def test_20_of_20_lost_answers_end_sent_once_with_the_draft_method(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    # The issue's case: the connection cut after the request left, 20 times; the sender retries.
+    runtime = mi_runtime(**DRAFT)
+    for number in range(20):
+        graph.inject("send", "cut_after" if number % 2 else "cut_before")
+        key = f"lost-{number}"
+        response = send(runtime, {**SIMPLE, "subject": f"lost {number}"}, key=key)
+        if response.status_code != 202:
+            response = send(runtime, {**SIMPLE, "subject": f"lost {number}"}, key=key)
+        assert response.status_code == 202, response.get_body()
+    subjects = sorted(mail.message["subject"] for mail in graph.mails)
+    assert subjects == sorted(f"lost {number}" for number in range(20))
+
+
+def test_message_size_exceeded_is_413(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.max_message_bytes = 5 * 1024 * 1024
+    payload, _ = with_file(6 * 1024 * 1024)
+    response = send(mi_runtime(), payload)
+    assert response.status_code == 413, response.get_body()
+    document = response_json(response)
+    assert (document["code"], document["graphError"]) == ("message_too_large", "ErrorMessageSizeExceeded")
+    assert graph.mails == []
+    assert graph.drafts() == [], "the draft that cannot be sent is deleted"
+
+
+def test_an_authorization_header_on_the_upload_url_is_refused(graph: FakeGraph) -> None:
+    import requests
+
+    session = requests.post(
+        f"{graph.base_url}/v1.0/users/{SENDER}/messages", json={"subject": "x"}, headers=bearer(), timeout=5
+    ).json()
+    upload = requests.post(
+        f"{graph.base_url}/v1.0/users/{SENDER}/messages/{session['id']}/attachments/createUploadSession",
+        json={"AttachmentItem": {"attachmentType": "file", "name": "a", "size": 10}},
+        headers=bearer(),
+        timeout=5,
+    ).json()
+    refused = requests.put(
+        upload["uploadUrl"], data=b"0123456789", headers={**bearer(), "Content-Range": "bytes 0-9/10"}, timeout=5
+    )
+    assert refused.status_code == 401
+    graph.expire_upload_sessions()
+    expired = requests.put(
+        upload["uploadUrl"], data=b"0123456789", headers={"Content-Range": "bytes 0-9/10"}, timeout=5
+    )
+    assert expired.status_code == 404
+
+
+def test_graph_throttling_of_a_draft_step_is_retried(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    graph.enqueue(429, json=graph_error("ApplicationThrottled", "MailboxConcurrency"), headers={"Retry-After": "0"})
+    assert send(mi_runtime(**DRAFT)).status_code == 202
+    assert [r.status for r in graph.requests] == [429, 201, 202]
+
+
+def bearer() -> dict[str, str]:
+    return {"Authorization": "Bearer test-token"}
