@@ -44,6 +44,13 @@ param mailTransport string = 'graph'
 @maxValue(230)
 param mailSendDeadlineSeconds int = 25
 
+@description('MAIL_SEND_METHOD: sendmail (one request; a lost answer stays unknown) or draft (a draft, then /send; a lost answer is resolved by asking Graph, and needs Mail.ReadWrite).')
+@allowed([
+  'sendmail'
+  'draft'
+])
+param mailSendMethod string = 'sendmail'
+
 // ---- Delivery and duplicate suppression (issue 5) ----
 // The queues, the claim-check container and the idempotency table are created in
 // both modes, so switching MAIL_DELIVERY needs no new resources.
@@ -319,6 +326,7 @@ module api 'app/api.bicep' = {
     mailDefaultTo: mailDefaultTo
     mailAllowedRecipientDomains: mailAllowedRecipientDomains
     mailSendDeadlineSeconds: mailSendDeadlineSeconds
+    mailSendMethod: mailSendMethod
     mailDelivery: mailDelivery
     // The name of the queue storage.bicep created, so the app setting and the queue cannot differ.
     mailQueueName: storage.outputs.mailQueueName

@@ -10,8 +10,9 @@ What it does, in order:
 - masks the function key in the job log (``::add-mask::``) before printing anything else;
 - builds the simplified /api/mail payload: ``to``/``cc``, ``subject``, ``text`` or ``html`` from
   ``body`` or ``body-file``, ``importance``, and the files the ``attachments`` globs match, base64;
-- refuses locally, naming each file and its size, a message Microsoft Graph would refuse as too
-  large (a sendMail request must stay under 4 MB, and base64 makes files a third larger);
+- refuses locally, naming each file and its size, a message the bridge would refuse as too large
+  (its /api/mail takes bodies up to 100 MB, the Functions host's limit, and base64 makes files a
+  third larger: about 75 MB of files; files of 3 MB or more go through Graph upload sessions);
 - posts it with the key in the ``x-functions-key`` header, never in the URL (URLs are logged);
 - retries 429 and 503 after ``Retry-After`` (seconds or an HTTP date), a bounded number of times;
 - prints the ``requestId`` and writes it to ``$GITHUB_OUTPUT`` as ``request-id``;
@@ -63,9 +64,9 @@ INPUTS = {
 }
 OUTPUT_REQUEST_ID = "request-id"
 
-# Microsoft Graph refuses a sendMail request of 4 MB or more; the bridge answers 413
-# message_too_large before calling it (README, "Errors"). Our payload is the bulk of that request.
-MAX_GRAPH_REQUEST_BYTES = 4 * 1024 * 1024
+# The bridge's /api/mail takes bodies up to what the Functions host takes for an HTTP trigger, 100 MB
+# (README, "Size limits"); larger ones are answered 413 body_too_large. Our payload is that body.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
 # Attempts in all for 429 and 503 answers; a Retry-After longer than MAX_RETRY_WAIT_S is not waited.
 MAX_ATTEMPTS = 4
 MAX_RETRY_WAIT_S = 120.0
@@ -261,9 +262,9 @@ def build_payload(inputs: Inputs, body_text: str | None, files: list[Path]) -> d
 
 def too_large_message(request_bytes: int, files: list[Path], root: Path) -> str:
     lines = [
-        f"The mail would be {request_bytes:,} bytes; Microsoft Graph takes messages under 4 MB "
-        f"({MAX_GRAPH_REQUEST_BYTES:,} bytes), and base64 makes attachments a third larger, "
-        "so about 3 MB of files in all. Attach less, or compress the files:"
+        f"The mail would be {request_bytes:,} bytes; the bridge takes requests of at most 100 MB "
+        f"({MAX_REQUEST_BYTES:,} bytes), and base64 makes attachments a third larger, "
+        "so about 75 MB of files in all. Attach less, or compress the files:"
     ]
     for path in sorted(files, key=lambda path: -path.stat().st_size):
         shown = path.relative_to(root) if path.is_relative_to(root) else path
@@ -396,7 +397,7 @@ def run(environ: Mapping[str, str], console: Console, *, sleep: Callable[[float]
         console.say(f"Note: no file matches the attachments pattern '{pattern}'.")
 
     body = json.dumps(build_payload(inputs, body_text, files)).encode()
-    if len(body) >= MAX_GRAPH_REQUEST_BYTES:
+    if len(body) > MAX_REQUEST_BYTES:
         raise SendFailed("the attachments are too large", too_large_message(len(body), files, root).splitlines())
 
     recipients = len(inputs.to) + len(inputs.cc)

@@ -73,6 +73,12 @@ param mailSendDeadlineSeconds int = 25
 ])
 param mailDelivery string = 'direct'
 
+@allowed([
+  'sendmail'
+  'draft'
+])
+param mailSendMethod string = 'sendmail'
+
 @description('The outbound queue storage.bicep created (MAIL_QUEUE_NAME).')
 @minLength(3)
 @maxLength(56)
@@ -241,6 +247,10 @@ var mailSettings = [
   {
     name: 'MAIL_SEND_DEADLINE_S'
     value: string(mailSendDeadlineSeconds)
+  }
+  {
+    name: 'MAIL_SEND_METHOD'
+    value: mailSendMethod
   }
   {
     name: 'GRAPH_CLOUD'

@@ -10,6 +10,11 @@
 # one mailbox"): Entra and Exchange grants add up, so the tenant-wide grant would
 # otherwise still apply.
 #
+# --with-mail-read-write also grants (or revokes) Mail.ReadWrite, which the draft send method
+# (MAIL_SEND_METHOD=draft, and any message with a file of 3 MB or more) needs to create a draft,
+# attach to it and look it up again. It lets the identity read, change and delete the mail of
+# every mailbox it can reach: scope it like Mail.Send (README, "Send methods").
+#
 # Idempotent: an existing assignment is reported and left alone.
 # Needs: az (signed in to the right cloud and tenant: `az cloud set`, `az login`).
 #
@@ -24,17 +29,20 @@ set -euo pipefail
 
 # Microsoft Graph's application ID: the same in every tenant and national cloud.
 readonly GRAPH_APP_ID='00000003-0000-0000-c000-000000000000'
-readonly PERMISSION='Mail.Send'
 
 usage() {
   cat <<'USAGE'
-Usage: grant-mail-send.sh [--principal-id ID] [--cloud global|usgov|usgovdod|china] [--revoke] [--dry-run]
+Usage: grant-mail-send.sh [--principal-id ID] [--cloud global|usgov|usgovdod|china]
+                          [--with-mail-read-write] [--revoke] [--dry-run]
 
   --principal-id ID  object ID of the service principal to grant (default: the
                      azd environment's MANAGED_IDENTITY_PRINCIPAL_ID)
   --cloud NAME       national cloud, as GRAPH_CLOUD (default: the azd
                      environment's GRAPH_CLOUD, else global)
-  --revoke           remove the tenant-wide grant instead of adding it
+  --with-mail-read-write
+                     Mail.ReadWrite too, for the draft send method (README,
+                     "Send methods")
+  --revoke           remove the tenant-wide grant(s) instead of adding them
   --dry-run          print what would change, change nothing
 USAGE
 }
@@ -50,10 +58,12 @@ principal_id=''
 cloud=''
 action='grant'
 dry_run=false
+permissions=('Mail.Send')
 while [ $# -gt 0 ]; do
   case "$1" in
     --principal-id) principal_id="${2:?--principal-id needs a value}"; shift 2 ;;
     --cloud) cloud="${2:?--cloud needs a value}"; shift 2 ;;
+    --with-mail-read-write) permissions+=('Mail.ReadWrite'); shift ;;
     --revoke) action='revoke'; shift ;;
     --dry-run) dry_run=true; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -114,47 +124,56 @@ graph_get() {
 
 principal_name="$(graph_get "/servicePrincipals/$principal_id" 'displayName')"
 graph_sp_id="$(graph_get "/servicePrincipals(appId='$GRAPH_APP_ID')" 'id')"
-role_id="$(graph_get "/servicePrincipals(appId='$GRAPH_APP_ID')" \
-  "appRoles[?value=='$PERMISSION' && contains(allowedMemberTypes, 'Application')].id | [0]")"
-if [ -z "$role_id" ]; then
-  echo "Microsoft Graph in $cloud has no application role $PERMISSION" >&2
-  exit 1
-fi
-
-assignment_id="$(graph_get "/servicePrincipals/$principal_id/appRoleAssignments" \
-  "value[?appRoleId=='$role_id' && resourceId=='$graph_sp_id'].id | [0]")"
-
 echo "Principal:  $principal_name ($principal_id)"
-echo "Permission: Microsoft Graph $PERMISSION, application ($role_id), cloud $cloud"
 
-if [ "$action" = 'grant' ]; then
-  if [ -n "$assignment_id" ]; then
-    echo "Already granted (assignment $assignment_id): nothing to do."
-    exit 0
+apply_permission() {
+  # $1: the application permission to grant or revoke.
+  permission="$1"
+  role_id="$(graph_get "/servicePrincipals(appId='$GRAPH_APP_ID')" \
+    "appRoles[?value=='$permission' && contains(allowedMemberTypes, 'Application')].id | [0]")"
+  if [ -z "$role_id" ]; then
+    echo "Microsoft Graph in $cloud has no application role $permission" >&2
+    exit 1
   fi
-  if $dry_run; then
-    echo "Dry run: would grant $PERMISSION."
-    exit 0
+
+  assignment_id="$(graph_get "/servicePrincipals/$principal_id/appRoleAssignments" \
+    "value[?appRoleId=='$role_id' && resourceId=='$graph_sp_id'].id | [0]")"
+
+  echo "Permission: Microsoft Graph $permission, application ($role_id), cloud $cloud"
+
+  if [ "$action" = 'grant' ]; then
+    if [ -n "$assignment_id" ]; then
+      echo "Already granted (assignment $assignment_id): nothing to do."
+      return 0
+    fi
+    if $dry_run; then
+      echo "Dry run: would grant $permission."
+      return 0
+    fi
+    az_retry rest --method POST --resource "$graph" \
+      --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments" \
+      --headers 'Content-Type=application/json' \
+      --body "{\"principalId\":\"$principal_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
+      --output none
+    echo "Granted $permission tenant-wide. Managed-identity tokens are cached for up to 24 h: sends may get 403 until the app's token renews."
+    echo "Next: scope it to one mailbox with Exchange Online RBAC for Applications, then run this script with --revoke."
+  else
+    if [ -z "$assignment_id" ]; then
+      echo "No tenant-wide $permission grant: nothing to revoke."
+      return 0
+    fi
+    if $dry_run; then
+      echo "Dry run: would revoke assignment $assignment_id."
+      return 0
+    fi
+    az rest --method DELETE --resource "$graph" \
+      --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments/$assignment_id" \
+      --output none
+    echo "Revoked the tenant-wide $permission grant (assignment $assignment_id)."
+    echo "The identity now has $permission only for the mailboxes its Exchange Online role assignment covers."
   fi
-  az_retry rest --method POST --resource "$graph" \
-    --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments" \
-    --headers 'Content-Type=application/json' \
-    --body "{\"principalId\":\"$principal_id\",\"resourceId\":\"$graph_sp_id\",\"appRoleId\":\"$role_id\"}" \
-    --output none
-  echo "Granted $PERMISSION tenant-wide. Managed-identity tokens are cached for up to 24 h: sends may get 403 until the app's token renews."
-  echo "Next: scope it to one mailbox with Exchange Online RBAC for Applications, then run this script with --revoke."
-else
-  if [ -z "$assignment_id" ]; then
-    echo "No tenant-wide grant: nothing to revoke."
-    exit 0
-  fi
-  if $dry_run; then
-    echo "Dry run: would revoke assignment $assignment_id."
-    exit 0
-  fi
-  az rest --method DELETE --resource "$graph" \
-    --url "$graph/v1.0/servicePrincipals/$principal_id/appRoleAssignments/$assignment_id" \
-    --output none
-  echo "Revoked the tenant-wide $PERMISSION grant (assignment $assignment_id)."
-  echo "The identity now sends only as the mailboxes its Exchange Online role assignment covers."
-fi
+}
+
+for permission in "${permissions[@]}"; do
+  apply_permission "$permission"
+done

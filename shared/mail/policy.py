@@ -11,7 +11,7 @@ from shared.mail.graph_message import (
     Message,
     Recipient,
 )
-from shared.mail.sizes import MAX_ATTACHMENT_BYTES, attachment_size_bytes
+from shared.mail.sizes import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, attachment_size_bytes
 from shared.problems import FieldError, Problem
 from shared.settings import PolicySettings
 
@@ -88,6 +88,13 @@ class MailPolicy:
                 errors=[FieldError(field, f"{address} is not in an allowed domain") for field, address in refused],
             )
 
+        attachments = message.attachments or []
+        if len(attachments) > MAX_ATTACHMENTS:
+            field = "message.attachments" if draft.recipients_field.startswith("message.") else "attachments"
+            raise InvalidPayload(
+                f"{len(attachments)} attachments; Exchange Online takes at most {MAX_ATTACHMENTS} per message.",
+                errors=[FieldError(field, f"at most {MAX_ATTACHMENTS} attachments")],
+            )
         body = request.to_json_bytes()
         if len(body) >= MAX_GRAPH_REQUEST_BYTES:
             _check_large_message(message)

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, Message
 
+# Exchange Online's attachments per message
+# (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#message-limits);
+# the draft path makes a request per attachment, so it is also the bound on a message's Graph calls.
+MAX_ATTACHMENTS = 250
 # "Under 3 MB": 3,000,000 bytes keeps clear of whichever megabyte is meant.
 MAX_INLINE_ATTACHMENT_BYTES = 3_000_000
 MAX_ATTACHMENT_BYTES = 150 * 1024 * 1024
 
 __all__ = [
+    "MAX_ATTACHMENTS",
     "MAX_ATTACHMENT_BYTES",
     "MAX_GRAPH_REQUEST_BYTES",
     "MAX_INLINE_ATTACHMENT_BYTES",

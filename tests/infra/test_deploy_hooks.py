@@ -384,3 +384,15 @@ def test_grant_dry_run_changes_nothing(tmp_path: Path) -> None:
     assert "Dry run: would grant Mail.Send." in output
     assert not [call for call in calls if not call.startswith("GET ")]
     assert f"GET /servicePrincipals(appId='{GRAPH_APP}')" in calls
+
+
+def test_grant_with_mail_read_write_grants_both_permissions(tmp_path: Path) -> None:
+    # The draft send method creates, reads and deletes drafts: Mail.ReadWrite besides Mail.Send.
+    returncode, output, calls = run_grant(tmp_path, {}, "--with-mail-read-write")
+    assert returncode == 0, output
+    assert calls.count(f"POST /servicePrincipals/{PRINCIPAL}/appRoleAssignments") == 2
+    assert "Granted Mail.Send tenant-wide." in output
+    assert "Granted Mail.ReadWrite tenant-wide." in output
+    returncode, output, calls = run_grant(tmp_path, {})
+    assert calls.count(f"POST /servicePrincipals/{PRINCIPAL}/appRoleAssignments") == 1
+    assert "Mail.ReadWrite" not in output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import itertools
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,20 +258,31 @@ def test_a_refused_key_says_which_input_to_check(fake: FakeMailhook, workspace: 
     assert_key_only_masked(run.stdout, run.stderr)
 
 
-def test_attachments_graph_would_refuse_are_named_and_nothing_is_sent(fake: FakeMailhook, workspace: Path) -> None:
-    (workspace / "dump.bin").write_bytes(b"\0" * 2_000_000)
-    (workspace / "trace.log").write_bytes(b"x" * 1_200_000)
+def test_attachments_the_bridge_would_refuse_are_named_and_nothing_is_sent(fake: FakeMailhook, workspace: Path) -> None:
+    # 79 MB of files are 105 MB of base64: over the bridge's 100 MB (the Functions host's limit).
+    (workspace / "dump.bin").write_bytes(b"\0" * 50_000_000)
+    (workspace / "trace.log").write_bytes(b"x" * 29_000_000)
     (workspace / "small.txt").write_text("fine")
     run = run_action_script(workspace, {"url": fake.base_url, "subject": "Hello", "attachments": "*"})
     assert run.returncode == 1
     assert fake.received == []
     lines = run.stdout.splitlines()
-    assert any("Microsoft Graph takes messages under 4 MB (4,194,304 bytes)" in line for line in lines), lines
+    assert any("the bridge takes requests of at most 100 MB (104,857,600 bytes)" in line for line in lines), lines
     assert [line.split() for line in lines if line.startswith("  ")] == [
-        ["2,000,000", "bytes", "dump.bin"],
-        ["1,200,000", "bytes", "trace.log"],
+        ["50,000,000", "bytes", "dump.bin"],
+        ["29,000,000", "bytes", "trace.log"],
         ["4", "bytes", "small.txt"],
     ], "largest first, with sizes"
+
+
+def test_a_file_over_graphs_4_mb_request_limit_is_sent(fake: FakeMailhook, workspace: Path) -> None:
+    # Refused before the draft path existed; the bridge now sends it through an upload session.
+    (workspace / "core.dump").write_bytes(b"\1" * 5_000_000)
+    run = run_action_script(workspace, {"url": fake.base_url, "subject": "Hello", "attachments": "core.dump"})
+    assert run.returncode == 0, run.stdout
+    [received] = fake.received
+    [attachment] = json.loads(received.body)["attachments"]
+    assert len(base64.b64decode(attachment["contentBase64"])) == 5_000_000
 
 
 def test_plain_http_is_refused_except_to_this_machine(workspace: Path) -> None:

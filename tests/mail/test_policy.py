@@ -110,3 +110,12 @@ def test_the_body_sent_is_exactly_the_serialized_request() -> None:
     sent = approve({"to": "a@contoso.com", "subject": "x", "text": "hello"})
     assert sent.body == sent.request.to_json_bytes()
     assert b" " not in sent.body.replace(b"hello", b"")  # compact JSON, nothing wasted toward the 4 MB
+
+
+def test_more_than_250_attachments_are_refused_naming_the_field() -> None:
+    # Exchange Online's limit per message; the draft path makes one request per attachment.
+    attachments = [{"name": f"a{i}.txt", "content": "x"} for i in range(251)]
+    with pytest.raises(InvalidPayload) as caught:
+        approve({"to": "a@contoso.com", "subject": "x", "attachments": attachments})
+    assert caught.value.errors[0].field == "attachments"
+    approve({"to": "a@contoso.com", "subject": "x", "attachments": attachments[:250]})

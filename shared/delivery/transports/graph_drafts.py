@@ -34,6 +34,7 @@ import base64
 import json
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,15 @@ class GraphDrafts:
         )
         deadline = time.monotonic() + max(deadline_s, self._graph.send_deadline_s)
         with self._graph.mailbox_slot(mail.mailbox, deadline):
-            return _DraftSend(self._graph, mail, request_id, deadline).deliver(look_first=look_first)
+            try:
+                return _DraftSend(self._graph, mail, request_id, deadline).deliver(look_first=look_first)
+            except OutcomeUnknown as unknown:
+                if unknown.resumable:
+                    raise
+                # Whatever step it was, the draft (or its sent copy) can be looked up by the request id later.
+                raise DraftOutcomeUnknown(
+                    f"{unknown.detail} The draft is looked up on the next attempt of this request.", extra=unknown.extra
+                ) from None
 
 
 class _DraftSend:
@@ -143,7 +152,7 @@ class _DraftSend:
         draft: FoundMessage | None = None
         attached = 0
         if look_first:
-            found = self._find_by_property(self._deadline)
+            found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=True)
             if any(not message.is_draft for message in found):
                 log.info("resumed: the earlier send of request %s went out", self._request_id)
                 self._discard([message.id for message in found if message.is_draft])
@@ -173,7 +182,7 @@ class _DraftSend:
             response = self._graph.call("POST", self._messages_url, self._deadline, self._request_id, body=body)
         except OutcomeUnknown:
             # Its answer was lost: look for it rather than risk two drafts.
-            found = self._settled_lookup(lambda: self._find_by_property(self._settle_deadline()))
+            found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=False)
             drafts = [message for message in found if message.is_draft]
             if drafts:
                 log.warning("the draft's creation lost its answer; found it by its property")
@@ -327,16 +336,18 @@ class _DraftSend:
         found = [_found(item) for item in response.json().get("value", [])]
         return sorted(found, key=lambda message: (message.created, message.id))  # the oldest draft is the one
 
-    def _settled_lookup(self, look: Any) -> list[FoundMessage]:
-        """A lookup whose failures are retried a few times; failing still, nothing was sent: RetryLater."""
+    def _looked_up(self, look: Callable[[], list[FoundMessage]], *, resumable: bool) -> list[FoundMessage]:
+        """A lookup whose failures are retried a few times. Failing still: after a creation whose answer
+        was lost nothing was sent yet (RetryLater); resuming an earlier attempt, its outcome stays unknown."""
         for attempt in range(SETTLE_LOOKS):
             if attempt:
                 self._graph.pause(SETTLE_PAUSE_S)
             try:
-                found: list[FoundMessage] = look()
-                return found
+                return look()
             except (OutcomeUnknown, RetryLater):
                 continue
+        if resumable:
+            raise DraftOutcomeUnknown("Graph could not be asked what became of the earlier attempt's draft.")
         raise DraftStepFailed("Graph could not say whether the draft was created; nothing was sent.")
 
     def _attachment_count(self, draft_id: str) -> int:
