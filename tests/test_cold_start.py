@@ -35,6 +35,7 @@ _ELSEWHERE_ONLY = (
     "shared.endpoints.hooks",
     "shared.delivery.transports.outbox",  # the email package's policies; local runs only
     "shared.delivery.transports.queue",
+    "shared.delivery.transports.graph_drafts",  # messages sendMail cannot carry, or MAIL_SEND_METHOD=draft
     "shared.mail.html_sanitizer",  # nh3: the first HTML body sent to /api/mail
     "nh3",
     "jwt",  # Azure Monitor's Entra token check

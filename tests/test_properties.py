@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.addresses import MAX_RECIPIENTS
-from shared.delivery.transports.graph_drafts import too_large_for_send_mail
 from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from shared.intake import parse_json
@@ -37,7 +36,7 @@ from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTE
 from shared.mail.html_sanitizer import sanitize_html
 from shared.mail.policy import MailPolicy
 from shared.mail.simple import SimpleMail
-from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES
+from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, too_large_for_send_mail
 from shared.problems import Problem
 from shared.runtime import Runtime, build_runtime
 from shared.sources import SOURCES

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, Message
+from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, GraphSend, Message
 
 # Exchange Online's attachments per message
 # (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#message-limits);
@@ -27,6 +27,7 @@ __all__ = [
     "MAX_INLINE_ATTACHMENT_BYTES",
     "attachment_size_bytes",
     "needs_upload",
+    "too_large_for_send_mail",
 ]
 
 
@@ -40,3 +41,8 @@ def attachment_size_bytes(attachment: FileAttachment) -> int:
 def needs_upload(message: Message) -> bool:
     """Whether a file is too large for one request (3 MB or more): it needs a draft's upload session."""
     return any(attachment_size_bytes(a) >= MAX_INLINE_ATTACHMENT_BYTES for a in message.attachments or ())
+
+
+def too_large_for_send_mail(mail: GraphSend) -> bool:
+    """A message sendMail cannot carry: a request of 4 MB or more, or a file of 3 MB or more."""
+    return len(mail.body) >= MAX_GRAPH_REQUEST_BYTES or needs_upload(mail.request.message)

@@ -42,6 +42,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutio
 from shared.azure.tokens import TokenProvider
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
+from shared.mail.sizes import too_large_for_send_mail
 from shared.problems import OutcomeUnknown, Refused, RetryLater
 from shared.settings import GraphSettings
 from shared.settings.graph import SendMethod
@@ -145,11 +146,7 @@ class GraphTransport:
         return self._drafts().resume(mail, request_id)
 
     def _sends_as_draft(self, mail: GraphSend) -> bool:
-        if self._graph.send_method is SendMethod.DRAFT:
-            return True
-        from shared.delivery.transports.graph_drafts import too_large_for_send_mail
-
-        return too_large_for_send_mail(mail)
+        return self._graph.send_method is SendMethod.DRAFT or too_large_for_send_mail(mail)
 
     def _drafts(self) -> GraphDrafts:
         # Imported on first use: most deployments never send a draft (cold start, function_app.py).

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.logs import get_logger
-from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, GraphSend
-from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes, needs_upload
+from shared.mail.graph_message import FileAttachment, GraphSend
+from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes, too_large_for_send_mail
 from shared.problems import OutcomeUnknown, Problem, RetryLater
 from shared.settings.graph import MAX_SEND_DEADLINE_S
 
@@ -89,11 +89,6 @@ class FoundMessage:
     is_draft: bool
     created: str
     internet_message_id: str
-
-
-def too_large_for_send_mail(mail: GraphSend) -> bool:
-    """A message sendMail cannot carry: a request of 4 MB or more, or a file of 3 MB or more."""
-    return len(mail.body) >= MAX_GRAPH_REQUEST_BYTES or needs_upload(mail.request.message)
 
 
 def decoded_range(text: str, start: int, end: int) -> bytes:
