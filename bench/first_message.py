@@ -13,6 +13,7 @@ one sendMail. The app's first message is measured against it.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 
@@ -32,12 +33,27 @@ def send_by_hand(services: dict[str, object]) -> None:
     session = requests.Session()
     client = msal.ManagedIdentityClient(msal.SystemAssignedManagedIdentity(), http_client=session, token_cache=None)
     token = client.acquire_token_for_client(resource="https://graph.microsoft.com")["access_token"]
+    # The same mail as ours, mapped by hand from the simplified payload: recipients with their
+    # names, subject, text, importance, the custom header and the text attachment.
     message = json.loads(support.body_of("simple"))
     body = {
         "message": {
             "subject": message["subject"],
             "body": {"contentType": "Text", "content": message["text"]},
-            "toRecipients": [{"emailAddress": {"address": address}} for address in message["to"]],
+            "toRecipients": [
+                {"emailAddress": {"address": to} if isinstance(to, str) else dict(to)} for to in message["to"]
+            ],
+            "importance": message["importance"],
+            "internetMessageHeaders": [{"name": name, "value": value} for name, value in message["headers"].items()],
+            "attachments": [
+                {
+                    "@odata.type": "#microsoft.graph.fileAttachment",
+                    "name": attachment["name"],
+                    "contentType": "text/plain",
+                    "contentBytes": base64.b64encode(attachment["content"].encode()).decode(),
+                }
+                for attachment in message["attachments"]
+            ],
         }
     }
     response = session.post(
