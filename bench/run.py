@@ -99,20 +99,26 @@ def main() -> None:
         raise SystemExit(f"failed sections: {', '.join(failed)}")
 
 
+def first_mail_ratio(cold: dict[str, Any]) -> float:
+    """Import + first mail ÷ the floor, as the budget reads it: the wall ratio or the CPU ratio, whichever is higher.
+
+    On a loaded machine both processes wait for a core as long, which pulls the wall ratio towards 1;
+    the CPU ratio does not move that way, so a busy run cannot pass the budget on waiting alone.
+    """
+    return max(cold["first_message_ratio_of_medians"], cold.get("first_message_cpu_ratio_of_medians", 0.0))
+
+
 def first_mail_summary(cold: dict[str, Any]) -> str:
     """Import + first mail, ours and the floor side by side, and whether the budget is met."""
     wall, cpu = cold["wall_ms"], cold.get("cpu_ms", {})
-    ratio = cold["first_message_ratio_of_medians"]
-    cpu_ratio = cold.get("first_message_cpu_ratio_of_medians")
-    cpu_part = f", CPU {cpu_ratio:.2f}" if cpu_ratio else ""
+    met = first_mail_ratio(cold) <= BUDGET_FIRST_MESSAGE_RATIO
     return (
-        f"import + first mail: ours {wall['ours first simple']['median']:.0f} ms, "
-        f"floor {wall['floor first']['median']:.0f} ms: {ratio:.2f}x{cpu_part} "
-        f"(budget {BUDGET_FIRST_MESSAGE_RATIO}x: {'met' if ratio <= BUDGET_FIRST_MESSAGE_RATIO else 'NOT met'}); "
-        f"first webhook {wall['ours first alertmanager-10']['median']:.0f} ms: "
-        f"{cold.get('first_hook_ratio_of_medians', 0):.2f}x; "
-        f"cpu ms ours {cpu.get('ours first simple', {}).get('median', 0):.0f}, "
-        f"floor {cpu.get('floor first', {}).get('median', 0):.0f}"
+        f"import + first mail: ours {wall['ours first simple']['median']:.0f} ms "
+        f"(CPU {cpu.get('ours first simple', {}).get('median', 0):.0f}), floor {wall['floor first']['median']:.0f} ms "
+        f"(CPU {cpu.get('floor first', {}).get('median', 0):.0f}): {cold['first_message_ratio_of_medians']:.2f}x wall, "
+        f"{cold.get('first_message_cpu_ratio_of_medians', 0):.2f}x CPU, budget {BUDGET_FIRST_MESSAGE_RATIO}x "
+        f"{'met' if met else 'NOT met'}; first webhook {wall['ours first alertmanager-10']['median']:.0f} ms, "
+        f"{cold.get('first_hook_ratio_of_medians', 0):.2f}x the floor"
     )
 
 
@@ -170,9 +176,10 @@ def render(run: dict[str, Any]) -> str:
         if "first_message_ratio_of_medians" in cold:
             first = cold["first_message_ratio_of_medians"]
             add(
-                f"| import + first mail ≤ {BUDGET_FIRST_MESSAGE_RATIO} times the floor by hand | {first:.2f} "
-                f"(per round {_spread(cold['first_message_ratio_per_round'], 2)}) | "
-                f"{_verdict(first <= BUDGET_FIRST_MESSAGE_RATIO)} |"
+                f"| import + first mail ≤ {BUDGET_FIRST_MESSAGE_RATIO} times the floor by hand, wall and CPU | "
+                f"{first:.2f} wall (per round {_spread(cold['first_message_ratio_per_round'], 2)}), "
+                f"{cold.get('first_message_cpu_ratio_of_medians', 0):.2f} CPU | "
+                f"{_verdict(first_mail_ratio(cold) <= BUDGET_FIRST_MESSAGE_RATIO)} |"
             )
     if per_message and not per_message.get("failed"):
         phases = per_message["payloads"][BUDGET_PAYLOAD]["split"]["phases_us"]
@@ -229,11 +236,13 @@ def render(run: dict[str, Any]) -> str:
         )
         if "first_message_ratio_of_medians" in cold:
             first = cold["first_message_ratio_of_medians"]
+            verdict = _verdict(first_mail_ratio(cold) <= BUDGET_FIRST_MESSAGE_RATIO)
             add(
                 f"Import + first mail ÷ the floor by hand: **{first:.2f}** (wall; per round "
                 f"{_spread(cold['first_message_ratio_per_round'], 2)}; CPU "
                 f"{cold.get('first_message_cpu_ratio_of_medians', 0):.2f}), against a budget of "
-                f"{BUDGET_FIRST_MESSAGE_RATIO}: {_verdict(first <= BUDGET_FIRST_MESSAGE_RATIO)}. The first webhook "
+                f"{BUDGET_FIRST_MESSAGE_RATIO} for both: {verdict}. "
+                f"The first webhook "
                 f"(Alertmanager, 10 alerts, rendered with Jinja2): "
                 f"{cold.get('first_hook_ratio_of_medians', 0):.2f} times the floor's first mail.\n"
             )
