@@ -91,6 +91,7 @@ def main() -> None:
         fakes = support.FakeServices(entra=bool(args.bench_python))
         first = [str(support.BENCH / "first_message.py"), "--services", support.json.dumps(fakes.description)]
         commands["floor first"] = [args.python, *first, "--floor"]
+        commands["floor first validated"] = [args.python, *first, "--floor", "--validated"]
         for payload in ("simple", "alertmanager-10"):
             commands[f"ours first {payload}"] = [args.python, *first, "--payload", payload]
         if args.bench_python:
@@ -136,6 +137,13 @@ def main() -> None:
         result["first_message_cpu_ratio_of_medians"] = statistics.median(
             cpu_samples["ours first simple"]
         ) / statistics.median(cpu_samples["floor first"])
+        # Against the floor that validates with pydantic first: how much of ours is pydantic's.
+        result["first_message_ratio_to_validated_floor"] = statistics.median(first_ours) / statistics.median(
+            samples["floor first validated"]
+        )
+        result["validated_floor_ratio"] = statistics.median(samples["floor first validated"]) / statistics.median(
+            first_floor
+        )
         # The webhook path's first mail (parse, route, render with Jinja2, send), for the record.
         result["first_hook_ratio_of_medians"] = statistics.median(
             samples["ours first alertmanager-10"]
