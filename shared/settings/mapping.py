@@ -10,8 +10,9 @@ Each mapped value is either a **field path** or a **Jinja2 template**:
   https://jinja.palletsprojects.com/en/stable/sandbox/) with the payload's top-level fields as
   variables and the whole payload as ``payload``. Its text, trimmed, is the value.
 
-Templates are parsed when settings are read, so a syntax error is a problem of the route that
-holds it (503 ``route_invalid`` for that route only, named in /api/health), never a failed alert.
+Templates are parsed when the routes are first read (``route_table.py``: the first webhook or
+/api/health), so a syntax error is a problem of the route that holds it (503 ``route_invalid`` for
+that route only, named in /api/health), never a failed alert.
 """
 
 from __future__ import annotations
