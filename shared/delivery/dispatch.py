@@ -178,7 +178,7 @@ class Dispatcher:
             if self._limits is not None:
                 try:
                     permit = admit_waiting(
-                        self._limits, mail.mailbox, len(mail.request.message.recipients()), purpose, entries=entries
+                        self._limits, mail.mailbox, len(mail.recipient_addresses()), purpose, entries=entries
                     )
                 except Deferred as deferral:
                     if not self._may_hold(mail, deferral):

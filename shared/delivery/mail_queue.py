@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.mail.digest_line import DigestLine
-from shared.mail.graph_message import GraphSend, SendMailRequest
+from shared.mail.graph_message import JSON_CONTENT_TYPE, MIME_CONTENT_TYPE, GraphSend, SendMailRequest
 
 if TYPE_CHECKING:
     from shared.azure.storage import StorageClients
@@ -38,6 +38,7 @@ class QueuedMail:
     body: bytes | None = None  # the exact Graph request, when it fits in the message
     blob: str | None = None  # else the claim check: the blob holding it
     digest: DigestLine | None = None  # a notification's line in its route's digest (GraphSend.digest)
+    content_type: str = JSON_CONTENT_TYPE  # the body's form: Graph's JSON, or its base64 MIME (text/plain)
 
     def to_text(self) -> str:
         document: dict[str, Any] = {
@@ -53,6 +54,8 @@ class QueuedMail:
             document["blob"] = self.blob
         if self.digest is not None:
             document["digest"] = self.digest.to_json()
+        if self.content_type != JSON_CONTENT_TYPE:
+            document["contentType"] = self.content_type
         return json.dumps(document, separators=(",", ":"))
 
     @classmethod
@@ -69,6 +72,7 @@ class QueuedMail:
             body=base64.b64decode(body) if body is not None else None,
             blob=document.get("blob"),
             digest=DigestLine.from_json(document["digest"]) if document.get("digest") else None,
+            content_type=str(document.get("contentType", JSON_CONTENT_TYPE)),
         )
 
 
@@ -96,12 +100,18 @@ class MailQueue:
         self._storage.container(bodies_container(self._queue_name)).upload_blob(blob, body, overwrite=True)
 
     def read_mail(self, queued: QueuedMail) -> GraphSend:
-        """The Graph request the envelope carries, or the one its claim check points to."""
+        """The Graph request the envelope carries, or the one its claim check points to, read again
+        as the HTTP side read it: the JSON validated, the MIME message's headers checked."""
         body = queued.body
         if body is None:
             assert queued.blob is not None
             container = self._storage.container(bodies_container(self._queue_name))
             body = bytes(container.download_blob(queued.blob).readall())
+        if queued.content_type == MIME_CONTENT_TYPE:
+            from shared.mail.mime_request import decode_graph_mime, read_mime
+
+            mime = read_mime(decode_graph_mime(body), body).content()
+            return GraphSend(queued.mailbox, None, body, queued.digest, mime)
         return GraphSend(queued.mailbox, SendMailRequest.model_validate_json(body), body, queued.digest)
 
     def forget_body(self, queued: QueuedMail) -> None:

@@ -85,7 +85,7 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
     )
     log.info(
         "%s %s %s on route %s: %d recipient(s) via %s",
-        dispatched.status, name, outcome.status, route_name, len(mail.request.message.recipients()),
+        dispatched.status, name, outcome.status, route_name, len(mail.recipient_addresses()),
         runtime.transport.name,
     )  # fmt: skip
     return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)

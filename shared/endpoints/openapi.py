@@ -168,7 +168,8 @@ _HEADERS: dict[str, Any] = {
 
 # What each problem status means; the `code` in the body says which case it is.
 _PROBLEMS = {
-    400: "The body is not JSON, a field is wrong (`errors` names each), or the Idempotency-Key is unusable.",
+    400: "The body is not JSON (or not a MIME message, or not its base64), a field or header is wrong (`errors` "
+    "names each), or the Idempotency-Key is unusable.",
     401: "The function key is missing or wrong (the Functions host answers, without a body), or a webhook's "
     "bearer token or signature is.",
     403: "A sender or recipient the allow-lists refuse; nothing was sent.",
@@ -176,7 +177,8 @@ _PROBLEMS = {
     413: "The body is over 6 MB, or the Graph request would be 4 MB or more.",
     409: "An earlier request with the same Idempotency-Key (or the same webhook delivery) may or may not have "
     "been sent; `firstRequestId` names it. Nothing was sent: it could arrive twice.",
-    415: "The body is not sent as JSON (or, for webhooks, as a form with `payload`).",
+    415: "The body is not sent as JSON, a MIME message (`text/plain` base64 or `message/rfc822`, for /api/mail) "
+    "or a form with `payload` (for webhooks).",
     422: "Graph refused the message; `graphError` holds Graph's error code.",
     429: "Too many requests from this caller, or the mailbox's daily recipient budget is used up; nothing was sent.",
     502: "Graph or the identity provider refused the bridge's configuration, or Graph failed.",
@@ -236,7 +238,23 @@ def _mail_operation() -> dict[str, Any]:
         "parameters": [_IDEMPOTENCY_KEY],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"oneOf": [_ref("SendMailRequest"), _ref("SimpleMail")]}}},
+            "content": {
+                "application/json": {"schema": {"oneOf": [_ref("SendMailRequest"), _ref("SimpleMail")]}},
+                # Graph's MIME form, forwarded unchanged (https://learn.microsoft.com/graph/api/user-sendmail,
+                # example 4), and the raw message as a convenience.
+                "text/plain": {
+                    "schema": {
+                        "type": "string",
+                        "contentEncoding": "base64",
+                        "contentMediaType": "message/rfc822",
+                        "description": "The base64 of an RFC 5322 message, as Graph's sendMail takes it. From, when "
+                        "given, names the sender mailbox; To, Cc or Bcc are required (MAIL_DEFAULT_TO does not apply).",
+                    }
+                },
+                "message/rfc822": {
+                    "schema": {"type": "string", "description": "The RFC 5322 message itself; the bridge base64s it."}
+                },
+            },
         },
         "responses": {
             "202": _json_response("Graph accepted the message (or queued it); or a duplicate.", _ref("Accepted")),

@@ -237,13 +237,51 @@ class SendMailRequest(GraphModel):
         return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
 
+# sendMail's two wire forms (https://learn.microsoft.com/graph/api/user-sendmail, "Request headers"):
+# a JSON object, or the base64 of a whole RFC 5322 message as text/plain (example 4).
+JSON_CONTENT_TYPE = "application/json"
+MIME_CONTENT_TYPE = "text/plain"
+
+
+@dataclass(frozen=True)
+class MimeContent:
+    """A message sent in Graph's MIME form: the RFC 5322 bytes, and what policy read from them."""
+
+    raw: bytes  # the message exactly as it goes out (a caller's bytes are never re-serialized)
+    recipients: tuple[str, ...]  # the To, Cc and Bcc addresses, which Exchange delivers to and counts
+    subject: str  # for logs and the digest; "" without a Subject
+
+
 @dataclass(frozen=True)
 class GraphSend:
-    """A sendMail call ready to go: the mailbox in the URL and the exact request body."""
+    """A sendMail call ready to go: the mailbox in the URL and the exact request body.
+
+    Exactly one of ``request`` (the JSON form) and ``mime`` (the MIME form, ``body`` then being the
+    base64 of ``mime.raw``) is set; ``content_type`` is the one that goes with ``body``.
+    """
 
     mailbox: str
-    request: SendMailRequest
+    request: SendMailRequest | None
     body: bytes
     # A webhook notification's line in a storm digest: set when its route allows holding it for one
     # (past the mailbox's pace or budget) instead of refusing it; None for /api/mail and digests.
     digest: DigestLine | None = None
+    mime: MimeContent | None = None
+
+    @property
+    def content_type(self) -> str:
+        return MIME_CONTENT_TYPE if self.mime is not None else JSON_CONTENT_TYPE
+
+    def recipient_addresses(self) -> list[str]:
+        """To, Cc and Bcc addresses together, in either form: what the mailbox's limits count."""
+        if self.mime is not None:
+            return list(self.mime.recipients)
+        assert self.request is not None
+        return [r.email_address.address for r in self.request.message.recipients()]
+
+    @property
+    def subject(self) -> str:
+        if self.mime is not None:
+            return self.mime.subject
+        assert self.request is not None
+        return self.request.message.subject or ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared.addresses import MAX_RECIPIENTS
 from shared.mail.draft import InvalidPayload, MailDraft
 from shared.mail.graph_message import (
@@ -14,6 +16,9 @@ from shared.mail.graph_message import (
 from shared.mail.sizes import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, attachment_size_bytes
 from shared.problems import FieldError, Problem
 from shared.settings import PolicySettings
+
+if TYPE_CHECKING:
+    from shared.mail.mime_request import MimeDraft
 
 
 class SenderNotAllowed(Problem):
@@ -99,6 +104,60 @@ class MailPolicy:
         if len(body) >= MAX_GRAPH_REQUEST_BYTES:
             _check_large_message(message)
         return GraphSend(mailbox=mailbox, request=request, body=body, digest=draft.digest)
+
+    def approve_mime(self, draft: MimeDraft) -> GraphSend:
+        """The same rules for a caller's MIME message, whose bytes are forwarded unchanged.
+
+        The mailbox in the URL is From's (MAIL_SENDER without a From, which Exchange then fills in),
+        as the JSON form's ``from`` chooses it; a Sender (sending on behalf of From) must be
+        allowed too. Nothing can be added to bytes we do not rewrite, so MAIL_DEFAULT_TO does not
+        apply: a message without recipients is refused, naming the headers to give.
+        """
+        mailbox = self._settings.sender
+        for header, address in (("From", draft.from_address), ("Sender", draft.sender_address)):
+            if address is None:
+                continue
+            if address.lower() not in self._settings.allowed_senders:
+                raise SenderNotAllowed(
+                    f"'{address}' is not in MAIL_ALLOWED_SENDERS; nothing was sent.",
+                    errors=[FieldError(header, "not an allowed sender mailbox")],
+                )
+            if header == "From":
+                mailbox = address
+        recipients = draft.recipient_addresses()
+        if not recipients:
+            raise InvalidPayload(
+                "No recipients: give a To, Cc or Bcc header. MAIL_DEFAULT_TO cannot apply to a MIME message, "
+                "which is forwarded unchanged.",
+                errors=[FieldError("To", "at least one recipient is required in To, Cc or Bcc")],
+            )
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidPayload(
+                f"{len(recipients)} recipients; Exchange allows at most {MAX_RECIPIENTS} per message.",
+                errors=[FieldError("To", f"at most {MAX_RECIPIENTS} recipients in To, Cc and Bcc together")],
+            )
+        refused = [
+            (header, address)
+            for header, addresses in (*draft.recipients.items(), ("Reply-To", draft.reply_to))
+            for address in addresses
+            if not self._settings.recipient_domain_allowed(address)
+        ]
+        if refused:
+            raise RecipientNotAllowed(
+                f"{len(refused)} address(es) are outside MAIL_ALLOWED_RECIPIENT_DOMAINS; nothing was sent.",
+                errors=[FieldError(header, f"{address} is not in an allowed domain") for header, address in refused],
+            )
+        if len(draft.graph_body) >= MAX_GRAPH_REQUEST_BYTES:
+            raise MessageTooLarge(
+                f"The Graph request would be {len(draft.graph_body):,} bytes of base64; Microsoft Graph accepts "
+                f"less than {MAX_GRAPH_REQUEST_BYTES:,} (4 MB). Send smaller or fewer attachments, or a link instead.",
+            )
+        return GraphSend(
+            mailbox=mailbox,
+            request=None,
+            body=draft.graph_body,
+            mime=draft.content(),
+        )
 
     def _sender_mailbox(self, draft: MailDraft) -> str:
         requested = draft.requested_sender

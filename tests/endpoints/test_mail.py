@@ -240,7 +240,9 @@ def test_outbox_through_the_function_object(environment: pytest.MonkeyPatch, tmp
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "code"),
     [
-        (b"{}", "text/plain", 415, "unsupported_media_type"),
+        (b"{}", "text/csv", 415, "unsupported_media_type"),
+        # text/plain is Graph's MIME form: the base64 of a message, which "{}" is not.
+        (b"{}", "text/plain", 400, "invalid_mime_encoding"),
         (b"{not json", "application/json", 400, "invalid_json"),
         (b'{"to": "x"}', "application/json", 400, "invalid_payload"),
     ],

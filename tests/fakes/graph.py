@@ -7,7 +7,11 @@ success, ``request-id``/``client-request-id`` headers, Graph's error body shape,
 
 Routes, each under ``/v1.0/users/{id | userPrincipalName}``:
 - ``POST /sendMail`` (JSON, or MIME as base64 text/plain: 400 ``ErrorMimeContentInvalidBase64String``
-  when it is not base64); a copy lands in Sent Items unless ``saveToSentItems`` is false.
+  "Invalid base64 string for MIME content." when it is not base64, as the sendMail page documents, 400
+  ``ErrorInvalidRecipients`` "At least one recipient is not valid., A message can't be sent because it
+  contains no recipients." without To, Cc or Bcc, quoted in microsoftgraph/msgraph-sdk-dotnet#1891;
+  the decoded message is in ``GraphRequest.mime``); a copy lands in Sent Items unless
+  ``saveToSentItems`` is false.
 - ``POST /messages``: a draft (201 with ``id``, ``isDraft``, ``internetMessageId``,
   https://learn.microsoft.com/graph/api/user-post-messages), from JSON or base64 MIME;
   ``GET /messages?$filter=`` on our single-value extended property or on ``internetMessageId``
@@ -61,6 +65,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
 from typing import Any, Literal
 
 from . import FakeHttpServer, HttpAnswer, HttpRequest
@@ -133,6 +138,7 @@ class GraphRequest:
     received_at: float  # time.monotonic()
     status: int | None  # what FakeGraph answered; None when it closed without answering
     operation: Operation = "other"
+    mime: EmailMessage | None = None  # a MIME send's or draft's message, decoded from its base64 body
 
 
 @dataclass
@@ -422,6 +428,7 @@ class FakeGraph(FakeHttpServer):
             received_at=request.received_at,
             status=None if answer.close_without_answer else answer.status,
             operation=operation,
+            mime=_mime_of(request) if operation in ("sendMail", "create") else None,
         )
         with self._lock:
             self._requests.append(recorded)
@@ -538,8 +545,16 @@ class FakeGraph(FakeHttpServer):
                 return self._error(
                     400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.", ids
                 )
+            recipients = _mime_recipients(_parse_mime(mime))
+            if not recipients:
+                return self._error(
+                    400,
+                    "ErrorInvalidRecipients",
+                    "At least one recipient is not valid., A message can't be sent because it contains no recipients.",
+                    ids,
+                )
             message_id = _mime_message_id(mime) or self._new_internet_message_id()
-            self._record_mail(mailbox, "sendMail", {}, (), message_id, None, mime=mime)
+            self._record_mail(mailbox, "sendMail", {}, (), message_id, None, mime=mime, recipients=len(recipients))
             return HttpAnswer(status=202, headers=ids, delay_s=self.default_delay_s)
         document = _json_or_none(request.body)
         message = document.get("message", {}) if isinstance(document, dict) else {}
@@ -803,9 +818,11 @@ class FakeGraph(FakeHttpServer):
         property_value: str | None,
         *,
         mime: bytes | None = None,
+        recipients: int | None = None,
     ) -> None:
         """Exchange's recipient rate: once past it, the mailbox's accepted mail is blocked."""
-        count = sum(len(message.get(field) or []) for field in ("toRecipients", "ccRecipients", "bccRecipients"))
+        fields = ("toRecipients", "ccRecipients", "bccRecipients")
+        count = recipients if recipients is not None else sum(len(message.get(field) or []) for field in fields)
         with self._lock:
             key = mailbox.lower()
             total = self._recipients_accepted.get(key, 0) + count
@@ -852,10 +869,38 @@ def _iso(epoch_s: float) -> str:
 
 
 def _decode_mime(body: bytes) -> bytes | None:
+    """The message in a MIME body; None when it is not base64 (.NET's decoder, which Graph uses, skips
+    whitespace and wants whole 4-character groups, where Python forgives surplus padding)."""
+    compact = re.sub(rb"\s+", b"", body)
+    if len(compact) % 4:
+        return None
     try:
-        return base64.b64decode(re.sub(rb"\s+", b"", body), validate=True)
+        return base64.b64decode(compact, validate=True) or None
     except (binascii.Error, ValueError):
         return None
+
+
+def _parse_mime(raw: bytes) -> EmailMessage:
+    return email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+
+
+def _mime_of(request: HttpRequest) -> EmailMessage | None:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "text/plain":
+        return None
+    raw = _decode_mime(request.body)
+    return _parse_mime(raw) if raw is not None else None
+
+
+def _mime_recipients(message: EmailMessage) -> list[str]:
+    try:
+        return [
+            address.addr_spec
+            for header in ("To", "Cc", "Bcc")
+            for value in message.get_all(header) or ()
+            for address in getattr(value, "addresses", ())
+        ]
+    except Exception:  # the email package raises on some hostile headers: for Graph, no recipient it reads
+        return []
 
 
 def _mime_message_id(mime: bytes) -> str | None:

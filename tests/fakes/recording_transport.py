@@ -46,6 +46,6 @@ class RecordingTransport:
             raise problem
 
     @property
-    def subjects(self) -> list[str | None]:
+    def subjects(self) -> list[str]:
         """The subject of each accepted message, in order."""
-        return [recorded.mail.request.message.subject for recorded in self.sent]
+        return [recorded.mail.subject for recorded in self.sent]

@@ -78,7 +78,7 @@ class Batch:
 
 def group_of(mail: GraphSend, route: str) -> str:
     """The digest group: one digest per route, sender mailbox and set of recipients."""
-    recipients = sorted(r.email_address.address.lower() for r in mail.request.message.recipients())
+    recipients = sorted(address.lower() for address in mail.recipient_addresses())
     material = "\n".join([route, mail.mailbox.lower(), *recipients])
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 

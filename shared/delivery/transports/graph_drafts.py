@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.logs import get_logger
-from shared.mail.graph_message import FileAttachment, GraphSend
+from shared.mail.graph_message import FileAttachment, GraphSend, Message
 from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes, too_large_for_send_mail
 from shared.problems import OutcomeUnknown, Problem, RetryLater
 from shared.settings.graph import MAX_SEND_DEADLINE_S
@@ -112,7 +112,7 @@ class GraphDrafts:
         return self._deliver(mail, request_id, look_first=True)
 
     def _deliver(self, mail: GraphSend, request_id: str, *, look_first: bool) -> bool:
-        attachment_bytes = sum(attachment_size_bytes(a) for a in mail.request.message.attachments or ())
+        attachment_bytes = sum(attachment_size_bytes(a) for a in _message_of(mail).attachments or ())
         deadline_s = min(
             MAX_SEND_DEADLINE_S, self._graph.send_deadline_s + attachment_bytes / ASSUMED_UPLOAD_BYTES_PER_S
         )
@@ -138,7 +138,7 @@ class _DraftSend:
         self._request_id = request_id
         self._deadline = deadline
         self._messages_url = f"{graph.users_url(mail.mailbox)}/messages"
-        attachments = mail.request.message.attachments or []
+        attachments = _message_of(mail).attachments or []
         # One request when it fits: the draft with its attachments (two Graph calls per message).
         self._attachments_inline = not too_large_for_send_mail(mail)
         self._attachments: list[FileAttachment] = [] if self._attachments_inline else list(attachments)
@@ -375,7 +375,7 @@ class _DraftSend:
         return max(self._deadline, time.monotonic() + SETTLE_BUDGET_S)
 
     def _draft_json(self) -> bytes:
-        message = self._mail.request.message
+        message = _message_of(self._mail)
         exclude = None if self._attachments_inline else {"attachments"}
         document = message.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude)
         properties = list(document.get("singleValueExtendedProperties") or [])
@@ -410,3 +410,11 @@ def _segment(message_id: str) -> str:
 
 def _odata_quote(value: str) -> str:
     return value.replace("'", "''")
+
+
+def _message_of(mail: GraphSend) -> Message:
+    """The JSON form's message: the only one drafts are made of (a MIME message goes by sendMail,
+    GraphTransport._sends_as_draft)."""
+    if mail.request is None:
+        raise AssertionError("a MIME message is sent with sendMail, never as a draft")
+    return mail.request.message

@@ -1,7 +1,9 @@
 """The outbox transport: each message becomes an .eml file plus the exact Graph request body.
 
 It lets the bridge run with no Azure account: open the .eml in any mail client to see what
-recipients would get; POST the .json to /users/{sender}/sendMail to send it for real.
+recipients would get; POST the .json to /users/{sender}/sendMail to send it for real. A message in
+Graph's MIME form is written as it goes out: the .eml holds its bytes unchanged, and the .txt its
+base64, which is the request body (``Content-Type: text/plain``).
 """
 
 from __future__ import annotations
@@ -43,9 +45,13 @@ class OutboxTransport:
         stem = f"{stamp}-{request_id}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            # The .json first: a finished .eml is the signal that both files are complete.
-            _write_atomically(self.directory / f"{stem}.json", mail.body)
-            _write_atomically(self.directory / f"{stem}.eml", to_mime(mail, request_id).as_bytes())
+            # The request first: a finished .eml is the signal that both files are complete.
+            if mail.mime is not None:
+                _write_atomically(self.directory / f"{stem}.txt", mail.body)
+                _write_atomically(self.directory / f"{stem}.eml", mail.mime.raw)
+            else:
+                _write_atomically(self.directory / f"{stem}.json", mail.body)
+                _write_atomically(self.directory / f"{stem}.eml", to_mime(mail, request_id).as_bytes())
         except OSError as exc:
             log.error("outbox write failed: %s", exc.strerror)
             raise OutboxWriteFailed(f"Could not write to MAIL_OUTBOX_DIR ({exc.strerror}).") from None
@@ -54,6 +60,7 @@ class OutboxTransport:
 
 def to_mime(mail: GraphSend, request_id: str) -> EmailMessage:
     """The RFC 5322 message Exchange would build from this Graph request, near enough to review."""
+    assert mail.request is not None, "a MIME message is written as it is"
     message: Message = mail.request.message
     mime = EmailMessage(policy=email.policy.SMTP)
     mime["From"] = _address(message.from_) if message.from_ else Address(addr_spec=mail.mailbox)

@@ -32,16 +32,14 @@ class QueueTransport:
     def send(self, mail: GraphSend, request_id: str) -> None:
         enqueued_at = time.time()
         try:
+            blob = None
             if len(mail.body) > MAX_INLINE_BODY_BYTES:
-                blob = f"{request_id}.json"
+                blob = f"{request_id}.json" if mail.mime is None else f"{request_id}.b64"
                 self._mail_queue.store_body(blob, mail.body)
-                queued = QueuedMail(
-                    request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, blob=blob, digest=mail.digest
-                )
-            else:
-                queued = QueuedMail(
-                    request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at, body=mail.body, digest=mail.digest
-                )
+            queued = QueuedMail(
+                request_id, mail.mailbox, attempt=1, enqueued_at=enqueued_at,
+                body=None if blob else mail.body, blob=blob, digest=mail.digest, content_type=mail.content_type,
+            )  # fmt: skip
             self._mail_queue.put(queued)
         except Exception as exc:
             from azure.core.exceptions import AzureError
