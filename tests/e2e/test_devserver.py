@@ -37,7 +37,7 @@ def test_first_run_with_the_outbox(tmp_path: Path) -> None:
         assert (health.status_code, health.json()["transport"]) == (200, "outbox")
         assert requests.get(f"{base_url}/api/mail", timeout=5).status_code == 405
         assert requests.post(f"{base_url}/api/nothing-here", timeout=5).status_code == 404
-        problem = requests.post(f"{base_url}/api/mail", data="x", headers={"Content-Type": "text/plain"}, timeout=5)
+        problem = requests.post(f"{base_url}/api/mail", data="x", headers={"Content-Type": "text/csv"}, timeout=5)
         assert (problem.status_code, problem.headers["Content-Type"]) == (
             415,
             "application/problem+json; charset=utf-8",
