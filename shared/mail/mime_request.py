@@ -47,6 +47,19 @@ RECIPIENT_HEADERS = ("To", "Cc", "Bcc")
 # .NET's Convert.FromBase64String, which Exchange decodes with, skips these between characters.
 _BASE64_WHITESPACE_RE = re.compile(rb"[ \t\r\n]+")
 _HEADER_LINE_RE = re.compile(rb"[!-9;-~]+:")
+# What the email package's header parser raises on some hostile values instead of recording a defect
+# ("Cc: x=?a@b.com;\xff=?" gives AttributeError: 'Group' object has no attribute 'local_part'; other
+# values an UnboundLocalError). Any of them means the same: a header no parser reads alike.
+_PARSER_FAILURES = (
+    email.errors.MessageError,
+    AttributeError,
+    IndexError,
+    LookupError,
+    NameError,
+    TypeError,
+    ValueError,
+    RecursionError,
+)
 _HEADER_DEFECTS = (
     email.errors.MissingHeaderBodySeparatorDefect,
     email.errors.InvalidHeaderDefect,
@@ -143,8 +156,15 @@ def read_mime(raw: bytes, graph_body: bytes) -> MimeDraft:
     addresses: dict[str, tuple[str, ...]] = {}
     for header in ADDRESS_HEADERS:
         if header.lower() in lower_names:
-            addresses[header] = _addresses(message, header, problems)
-    subject = _subject(message, problems)
+            try:
+                addresses[header] = _addresses(message, header, problems)
+            except _PARSER_FAILURES as exc:
+                problems.append(FieldError(header, f"unreadable address list ({type(exc).__name__})"))
+    try:
+        subject = _subject(message, problems)
+    except _PARSER_FAILURES as exc:
+        subject = ""
+        problems.append(FieldError("Subject", f"unreadable ({type(exc).__name__})"))
     for header in ("From", "Sender"):
         if len(addresses.get(header, ())) > 1:
             problems.append(FieldError(header, "one mailbox only: it names the mailbox that sends"))

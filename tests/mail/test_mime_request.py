@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import random
 from email.message import EmailMessage
 
 import pytest
@@ -146,3 +148,27 @@ def test_an_empty_body_is_no_message(body: bytes) -> None:
 def test_lf_only_messages_are_fine() -> None:
     raw = b"From: bridge@contoso.com\nTo: ops@contoso.com\nSubject: Unix line endings\n\nbody\n"
     assert approve_raw(raw).subject == "Unix line endings"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # The email package raises on these instead of recording a defect (AttributeError, UnboundLocalError).
+        b"Cc: xReply-To: ;])\t@\xff\xc3\xa9>group:Sender: Sender: @\xc3\xa9Subject: x<From: ;",
+        b"Bcc: group:\\=?utf-8?q?\\@[\r\n \r\n",
+        b"Reply-To: ?=@(>group:=?Cc: =?utf-8?q?Subject: Sender: \r\n Cc: x)[\r\n \r\n\xff\xc3\xa9:Cc: From: =?utf-8?q?",
+    ],
+)
+def test_headers_the_parser_chokes_on_are_refused_not_a_500(headers: bytes) -> None:
+    with pytest.raises(InvalidMime):
+        read_mime_request("message/rfc822", b"From: bridge@contoso.com\r\n" + headers + b"\r\n\r\nbody")
+
+
+def test_random_header_soup_is_always_a_problem_document_or_a_message() -> None:
+    pieces = [b"To: ", b"Cc: ", b"Subject: ", b"Sender: ", b"Reply-To: ", b"=?utf-8?q?", b"?=", b"<", b">", b'"']
+    pieces += [b"(", b")", b",", b";", b":", b"@", b"a@contoso.com", b"\r\n", b"\r\n ", b" ", b"\\", b"[", b"\xff"]
+    generator = random.Random(7)
+    for _ in range(3000):
+        soup = b"".join(generator.choice(pieces) for _ in range(generator.randint(1, 30)))
+        with contextlib.suppress(Problem):  # a problem document; anything else fails the test
+            read_mime_request("message/rfc822", b"From: bridge@contoso.com\r\n" + soup + b"\r\n\r\nbody")
