@@ -156,3 +156,15 @@ def test_the_outbox_keeps_the_callers_message_and_the_graph_request(tmp_path: Pa
     assert eml.read_bytes() == raw
     assert eml.with_suffix(".txt").read_bytes() == graph_body
     assert not eml.with_suffix(".json").exists()
+
+
+def test_with_the_draft_method_a_mime_message_still_goes_by_send_mail(tmp_path: Path) -> None:
+    """Drafts are made of the JSON form; a MIME message is one sendMail request, under 4 MB by policy."""
+    settings = write_settings(tmp_path / "local.settings.json", {"MAIL_SENDER": SENDER, "MAIL_SEND_METHOD": "draft"})
+    with FakeGraph() as graph, FakeManagedIdentity() as identity:
+        identity.on_issue = graph.valid_tokens.add
+        with devserver(settings, {"GRAPH_BASE_URL": graph.base_url, **identity.environment}) as base_url:
+            answer = post(base_url, mime_message(), "message/rfc822")
+            assert answer.status_code == 202, answer.text
+        assert [request.path for request in graph.requests] == [f"/v1.0/users/{SENDER}/sendMail"]
+        assert graph.requests[0].mime is not None
