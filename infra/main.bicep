@@ -26,6 +26,9 @@ param mailSender string
 @description('MAIL_ALLOWED_SENDERS: comma list of other mailboxes routes may send as.')
 param mailAllowedSenders string = ''
 
+@description('MAIL_ALLOWED_FROM: comma list of distribution lists, groups or shared mailboxes a message may be from, sent through MAIL_SENDER (or its sender) holding SendAs or SendOnBehalf.')
+param mailAllowedFrom string = ''
+
 @description('MAIL_DEFAULT_TO: comma list of recipients when a request names none.')
 param mailDefaultTo string = ''
 
@@ -323,6 +326,7 @@ module api 'app/api.bicep' = {
     mailTransport: mailTransport
     mailSender: mailSender
     mailAllowedSenders: mailAllowedSenders
+    mailAllowedFrom: mailAllowedFrom
     mailDefaultTo: mailDefaultTo
     mailAllowedRecipientDomains: mailAllowedRecipientDomains
     mailSendDeadlineSeconds: mailSendDeadlineSeconds

@@ -62,6 +62,7 @@ param alwaysReadyInstanceCount int = 0
 param mailTransport string = 'graph'
 param mailSender string
 param mailAllowedSenders string = ''
+param mailAllowedFrom string = ''
 param mailDefaultTo string = ''
 param mailAllowedRecipientDomains string = ''
 param mailSendDeadlineSeconds int = 25
@@ -235,6 +236,10 @@ var mailSettings = [
   {
     name: 'MAIL_ALLOWED_SENDERS'
     value: mailAllowedSenders
+  }
+  {
+    name: 'MAIL_ALLOWED_FROM'
+    value: mailAllowedFrom
   }
   {
     name: 'MAIL_DEFAULT_TO'

@@ -1,7 +1,7 @@
 """GET /api/openapi.json: the OpenAPI 3.1 contract of the bridge's HTTP functions, this one included.
 
 The request schemas are generated from the pydantic models that validate the requests
-(SendMailRequest and SimpleMail), and the health answer's from the model /api/health serializes,
+(SendMailRequest, its Message, and SimpleMail), and the health answer's from the model /api/health serializes,
 so the contract cannot drift from the code. Where a validator accepts or checks more than its type
 says, the type says so itself, next to the validator (``WithJsonSchema``, ``json_schema_input_type``);
 so do the models for their rules across fields. This module only assembles the document
@@ -22,6 +22,7 @@ from shared.delivery.dispatch import MAX_IDEMPOTENCY_KEY_CHARS
 from shared.endpoints._respond import responding
 from shared.endpoints.health import Health
 from shared.endpoints.status import Status
+from shared.mail.draft import MESSAGE_ONLY_KEYS, SIMPLE_ONLY_KEYS
 from shared.mail.graph_message import SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
@@ -230,7 +231,19 @@ def _header(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "header", "required": False, "description": description, "schema": {"type": "string"}}
 
 
+def _bare_message_schema() -> dict[str, Any]:
+    """A Graph message without its `message` wrapper (the sendMail page's Example 5): one that holds a
+    key only a message has, and none of the simplified payload's (as parse_mail_request tells them apart)."""
+    return {
+        "allOf": [_ref("Message")],
+        "anyOf": [{"required": [key]} for key in sorted(MESSAGE_ONLY_KEYS)],
+        "not": {"anyOf": [{"required": [key]} for key in sorted(SIMPLE_ONLY_KEYS)]},
+        "description": "A Graph message on its own, as the sendMail page's Example 5 prints it; sent wrapped.",
+    }
+
+
 def _mail_operation() -> dict[str, Any]:
+    bare_message = _bare_message_schema()
     return {
         "operationId": "sendMail",
         "summary": "Send one message through Microsoft Graph",
@@ -239,7 +252,7 @@ def _mail_operation() -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"oneOf": [_ref("SendMailRequest"), _ref("SimpleMail")]}},
+                "application/json": {"schema": {"oneOf": [_ref("SendMailRequest"), _ref("SimpleMail"), bare_message]}},
                 # Graph's MIME form, forwarded unchanged (https://learn.microsoft.com/graph/api/user-sendmail,
                 # example 4), and the raw message as a convenience.
                 "text/plain": {

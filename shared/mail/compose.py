@@ -86,7 +86,7 @@ def compose(notification: Notification, route: Route, route_name: str, renderer:
     )
     return MailDraft(
         SendMailRequest(message=message),
-        route.from_,
+        from_address=route.from_,
         recipients_field=f"route {route_name}",
         route_name=route_name,
         digest=digest_line(notification, route_name) if route.digest else None,

@@ -61,7 +61,7 @@ def _full_entries(requests: Sequence[SendMailRequest]) -> list[str]:
         body = request.message.body
         if body is None:
             continue
-        if body.content_type == "html":
+        if body.is_html:
             match = _BODY_RE.search(body.content)
             fragment = match["inner"] if match else body.content
         else:

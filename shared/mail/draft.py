@@ -1,19 +1,22 @@
 """What a caller asked to send, before policy: both /api/mail forms end as one MailDraft.
 
-1. Graph's own sendMail body, detected by its top-level ``message`` key, validated as is.
+1. Graph's own sendMail body, detected by its top-level ``message`` key (or ``Message``, as Graph's
+   $metadata and the kiota-based SDKs spell it), validated as is. A body with none but keys only a
+   Graph message has (``toRecipients``, ``flag``, ...) is that message on its own, as the sendMail
+   page's Example 5 prints it, and is sent wrapped in ``message``.
 2. The simplified payload (``shared.mail.simple``).
 Webhook notifications become MailDrafts too, in ``shared.mail.compose``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shared.mail.graph_message import SendMailRequest
+from shared.mail.graph_message import Message, SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import FieldError, Problem, field_path
 
@@ -29,13 +32,17 @@ class InvalidPayload(Problem):
 
 @dataclass(frozen=True)
 class MailDraft:
-    """What the caller asked for, before policy: the Graph request and the mailbox they named."""
+    """What the caller asked for, before policy: the Graph request and the addresses they named."""
 
     request: SendMailRequest
-    requested_sender: str | None
+    # The address in `from`: the mailbox, distribution list or group the mail is from.
+    from_address: str | None
+    # The address in `sender`: the mailbox that sends (a delegate, or the one holding SendAs).
+    sender_address: str | None = None
     # Where the caller wrote recipients and sender, so policy errors name the caller's own field.
     recipients_field: str = "to"
-    sender_field: str = "from"
+    from_field: str = "from"
+    sender_field: str = "sender"
     reply_to_field: str = "replyTo"
     # The route a webhook notification was composed for; None for /api/mail.
     route_name: str | None = None
@@ -50,6 +57,18 @@ class MailDraft:
 RESERVED_HEADER_PREFIXES = ("x-mailhook-", "x-ms-exchange-")
 
 
+# Keys only a Graph message has, not the simplified payload: without `message`, a body holding one of
+# these (and none of the simplified payload's own keys) is a Graph message on its own.
+MESSAGE_ONLY_KEYS = frozenset(field.alias for field in Message.model_fields.values() if field.alias is not None) - {
+    "subject",
+    "replyTo",
+    "from",
+    "importance",
+    "attachments",
+}
+SIMPLE_ONLY_KEYS = frozenset({"to", "cc", "bcc", "text", "html", "headers"})
+
+
 def parse_mail_request(payload: Any) -> MailDraft:
     """Validate either form into a MailDraft, or raise InvalidPayload naming each bad field.
 
@@ -57,46 +76,79 @@ def parse_mail_request(payload: Any) -> MailDraft:
     """
     if not isinstance(payload, dict):
         raise InvalidPayload("The body must be a JSON object.", errors=[FieldError("", "expected an object")])
+    prefix = ""
     try:
-        if "message" in payload:
+        if "message" in payload or "Message" in payload:
+            if "message" in payload and "Message" in payload:
+                raise InvalidPayload(
+                    "The message is given twice.",
+                    errors=[FieldError("Message", "give the message once: as 'message' or as 'Message'")],
+                )
+            prefix = "message." if "message" in payload else "Message."
             request = SendMailRequest.model_validate(payload)
-            _refuse_reserved_headers(request, lambda index, _: f"message.internetMessageHeaders[{index}].name")
-            sender = request.message.from_
-            return MailDraft(
-                _with_sanitized_html(request),
-                sender.email_address.address if sender else None,
-                recipients_field="message.toRecipients",
-                sender_field="message.from",
-                reply_to_field="message.replyTo",
-            )
-        simple = SimpleMail.model_validate(payload)
-        if errors := simple.field_errors():
-            raise InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
-        request = simple.to_graph()
-        _refuse_reserved_headers(request, lambda _, name: f"headers.{name}")
-        return MailDraft(_with_sanitized_html(request), simple.from_)
+        elif payload.keys() & MESSAGE_ONLY_KEYS and not payload.keys() & SIMPLE_ONLY_KEYS:
+            request = SendMailRequest(message=Message.model_validate(payload))
+        else:
+            return _parse_simple(payload)
     except ValidationError as exc:
-        raise InvalidPayload(
-            f"{exc.error_count()} field(s) are invalid; see 'errors'.",
-            errors=[FieldError(field_path(e["loc"]), _message(e)) for e in exc.errors()],
-        ) from None
+        raise _invalid(exc, prefix if prefix == "Message." else "") from None
+    _refuse_reserved_headers(request, prefix)
+    message = request.message
+    return MailDraft(
+        _with_sanitized_html(request),
+        message.from_.email_address.address if message.from_ else None,
+        message.sender.email_address.address if message.sender else None,
+        recipients_field=f"{prefix}toRecipients",
+        from_field=f"{prefix}from",
+        sender_field=f"{prefix}sender",
+        reply_to_field=f"{prefix}replyTo",
+    )
 
 
-def _message(error: Any) -> str:
+def _parse_simple(payload: dict[str, Any]) -> MailDraft:
+    try:
+        simple = SimpleMail.model_validate(payload)
+    except ValidationError as exc:
+        raise _invalid(exc, "") from None
+    if errors := simple.field_errors():
+        raise InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
+    request = simple.to_graph()
+    _refuse_reserved_headers(request, "", simple_headers=True)
+    return MailDraft(_with_sanitized_html(request), simple.from_)
+
+
+def _invalid(exc: ValidationError, parameter_spelling: str) -> InvalidPayload:
+    errors = [error for raw in exc.errors() for error in _field_errors(raw, parameter_spelling)]
+    return InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
+
+
+# The tags of the attachment union (graph_message.Attachment), which pydantic puts in error locations.
+_UNION_TAGS = frozenset({"file", "item", "reference"})
+
+
+def _field_errors(error: Any, parameter_spelling: str) -> Iterator[FieldError]:
+    location = tuple(
+        part
+        for index, part in enumerate(error["loc"])
+        if not (part in _UNION_TAGS and index > 0 and isinstance(error["loc"][index - 1], int))
+    )
+    if parameter_spelling == "Message." and location[:1] == ("message",):
+        location = ("Message", *location[1:])  # the spelling the caller used
+    path = field_path(location)
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
-        return "unknown field: not a property the bridge accepts"
-    return message.removeprefix("Value error, ")
+        message = "unknown field: not a property the bridge accepts"
+    yield FieldError(path, message.removeprefix("Value error, "))
 
 
-def _refuse_reserved_headers(request: SendMailRequest, field_of: Callable[[int, str], str]) -> None:
+def _refuse_reserved_headers(request: SendMailRequest, prefix: str, simple_headers: bool = False) -> None:
     reserved = [
         FieldError(
-            field_of(index, header.name),
-            f"'{header.name}' is reserved: X-Mailhook-* are ours, X-MS-Exchange-* Exchange's",
+            f"headers.{name}" if simple_headers else f"{prefix}{where}",
+            f"'{name}' is reserved: X-Mailhook-* are ours, X-MS-Exchange-* Exchange's",
         )
-        for index, header in enumerate(request.message.internet_message_headers or ())
-        if header.name.lower().startswith(RESERVED_HEADER_PREFIXES)
+        for name, _, where in request.message.custom_headers()
+        if name.lower().startswith(RESERVED_HEADER_PREFIXES)
     ]
     if reserved:
         raise InvalidPayload(f"{len(reserved)} header name(s) are reserved; see 'errors'.", errors=reserved)
@@ -104,7 +156,7 @@ def _refuse_reserved_headers(request: SendMailRequest, field_of: Callable[[int, 
 
 def _with_sanitized_html(request: SendMailRequest) -> SendMailRequest:
     body = request.message.body
-    if body is None or body.content_type != "html":
+    if body is None or not body.is_html:
         return request
     from shared.mail.html_sanitizer import sanitize_html
 

@@ -7,14 +7,26 @@ markup, tables with their layout attributes, images, links, inline ``style`` lim
 typography properties. What is dropped: event handlers (``onclick``), ``<iframe>`` (``srcdoc``),
 ``<form>``, ``<meta http-equiv=refresh>``, ``<style>`` blocks, comments, and every link or image
 URL but ``http(s):``, ``mailto:`` and ``cid:`` (inline attachments), so no ``javascript:`` and no
-``data:``. A ``<script>`` is refused outright, before this (see graph_message.has_script_element).
+``data:``. A ``<script>`` is refused outright, before this (see graph_message.has_script_element),
+but for an Outlook Actionable Message's card, ``<script type="application/adaptivecard+json">``
+(https://learn.microsoft.com/outlook/actionable-messages/adaptive-card): a data block no client runs.
+Its JSON is kept, in a ``<script>`` element of our own writing, in the ``<head>`` where Outlook
+reads it; a ``<`` in it is written ``\u003c`` (the same JSON value), so nothing in it can close the
+element or open another one.
 
 nh3 is imported on the first HTML body, not at start, to keep it off the cold-start path.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+
+from shared.mail.graph_message import ADAPTIVE_CARD_ATTRIBUTES_RE, ADAPTIVE_CARD_TYPE
+
+# A script element up to its end tag, as an HTML tokenizer ends script data at the first "</script".
+_SCRIPT_ELEMENT_RE = re.compile(r"<\s*script\b([^>]*)>(.*?)</\s*script\s*>", re.IGNORECASE | re.DOTALL)
 
 # Beyond ammonia's default tags (nh3.ALLOWED_TAGS): what older HTML mail generators still emit.
 _EXTRA_TAGS = {"font", "tfoot"}
@@ -47,7 +59,29 @@ _STYLE_PROPERTIES = {
 def sanitize_html(html: str) -> str:
     import nh3
 
-    return str(nh3.clean(html, **_options(nh3)))
+    cards: list[str] = []
+
+    def take_card(element: re.Match[str]) -> str:
+        if ADAPTIVE_CARD_ATTRIBUTES_RE.fullmatch(element[1]) is None or not _is_json(element[2]):
+            return element[0]  # left to nh3, which drops it with its content
+        cards.append(element[2].replace("<", "\\u003c"))
+        return ""
+
+    if "<" in html and "script" in html.lower():
+        html = _SCRIPT_ELEMENT_RE.sub(take_card, html)
+    cleaned = str(nh3.clean(html, **_options(nh3)))
+    if not cards:
+        return cleaned
+    head = "".join(f'<script type="{ADAPTIVE_CARD_TYPE}">{card}</script>' for card in cards)
+    return f"<html><head>{head}</head><body>{cleaned}</body></html>"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _options(nh3: Any) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from shared.mail.draft import InvalidPayload, MailDraft
 from shared.mail.graph_message import (
     MAX_GRAPH_REQUEST_BYTES,
     EmailAddress,
+    FileAttachment,
     GraphSend,
     Message,
     Recipient,
 )
-from shared.mail.sizes import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, attachment_size_bytes
+from shared.mail.sizes import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes
 from shared.problems import FieldError, Problem
 from shared.settings import PolicySettings
 
@@ -51,9 +52,15 @@ class MailPolicy:
 
     def approve(self, draft: MailDraft) -> GraphSend:
         """Apply defaults and allow-lists; return the exact sendMail call, or raise a Problem."""
-        mailbox = self._sender_mailbox(draft)
+        mailbox = self._sending_mailbox(draft.from_address, draft.sender_address, draft.from_field, draft.sender_field)
         request = draft.request
         message = request.message
+        if draft.from_address is not None and message.from_ is None and draft.from_address.lower() != mailbox.lower():
+            # The simplified payload and routes name `from` as an address: a list or group it names
+            # is not the URL mailbox, so the message itself must say whom it is from.
+            from_ = Recipient(email_address=EmailAddress(address=draft.from_address))
+            request = request.model_copy(update={"message": message.model_copy(update={"from_": from_})})
+            message = request.message
         if not message.recipients():
             # The one place MAIL_DEFAULT_TO applies: to /api/mail without recipients, and to routes without any.
             if not self._settings.default_to and draft.route_name is not None:
@@ -108,22 +115,12 @@ class MailPolicy:
     def approve_mime(self, draft: MimeDraft) -> GraphSend:
         """The same rules for a caller's MIME message, whose bytes are forwarded unchanged.
 
-        The mailbox in the URL is From's (MAIL_SENDER without a From, which Exchange then fills in),
-        as the JSON form's ``from`` chooses it; a Sender (sending on behalf of From) must be
-        allowed too. Nothing can be added to bytes we do not rewrite, so MAIL_DEFAULT_TO does not
+        The mailbox in the URL is chosen from From and Sender as the JSON form's ``from`` and
+        ``sender`` choose it (``_sending_mailbox``; MAIL_SENDER without either, and Exchange then
+        fills From in). Nothing can be added to bytes we do not rewrite, so MAIL_DEFAULT_TO does not
         apply: a message without recipients is refused, naming the headers to give.
         """
-        mailbox = self._settings.sender
-        for header, address in (("From", draft.from_address), ("Sender", draft.sender_address)):
-            if address is None:
-                continue
-            if address.lower() not in self._settings.allowed_senders:
-                raise SenderNotAllowed(
-                    f"'{address}' is not in MAIL_ALLOWED_SENDERS; nothing was sent.",
-                    errors=[FieldError(header, "not an allowed sender mailbox")],
-                )
-            if header == "From":
-                mailbox = address
+        mailbox = self._sending_mailbox(draft.from_address, draft.sender_address, "From", "Sender")
         recipients = draft.recipient_addresses()
         if not recipients:
             raise InvalidPayload(
@@ -159,31 +156,51 @@ class MailPolicy:
             mime=draft.content(),
         )
 
-    def _sender_mailbox(self, draft: MailDraft) -> str:
-        requested = draft.requested_sender
-        if requested is None:
-            return self._settings.sender
-        if requested.lower() not in self._settings.allowed_senders:
+    def _sending_mailbox(self, from_: str | None, sender: str | None, from_field: str, sender_field: str) -> str:
+        """The mailbox in /users/{mailbox}/sendMail: the one that sends, and keeps the Sent Items copy.
+
+        Graph sends through the mailbox in the URL; `from` is who the mail is from, which may be
+        another mailbox, a distribution list or a group that mailbox holds SendAs or SendOnBehalf on;
+        `sender` is the mailbox that sends when it is not `from` (a delegate). The copy goes to the
+        URL mailbox's Sent Items; a list or group has none
+        (https://learn.microsoft.com/graph/outlook-send-mail-from-other-user, "Sent Items behavior").
+        So: `sender` if given; else `from` when it is a sending mailbox of ours; else MAIL_SENDER.
+        """
+        settings = self._settings
+        refused = []
+        if sender is not None and sender.lower() not in settings.allowed_senders:
+            refused.append(FieldError(sender_field, f"{sender} is not a sending mailbox in MAIL_ALLOWED_SENDERS"))
+        if from_ is not None and not settings.from_allowed(from_):
+            refused.append(FieldError(from_field, f"{from_} is not in MAIL_ALLOWED_SENDERS or MAIL_ALLOWED_FROM"))
+        if refused:
+            names = " and ".join(f"'{address}'" for address in (sender, from_) if address is not None)
             raise SenderNotAllowed(
-                f"'{requested}' is not in MAIL_ALLOWED_SENDERS; nothing was sent.",
-                errors=[FieldError(draft.sender_field, "not an allowed sender mailbox")],
+                f"{names}: not allowed to send (MAIL_ALLOWED_SENDERS, MAIL_ALLOWED_FROM); nothing was sent.",
+                errors=refused,
             )
-        return requested
+        if sender is not None:
+            return sender
+        if from_ is not None and from_.lower() in settings.allowed_senders:
+            return from_
+        return settings.sender
 
 
 def _check_large_message(message: Message) -> None:
     """A message too large for sendMail takes the draft path (shared.delivery.transports.graph_drafts)
-    if its files are at most an upload session's 150 MB and the rest is under Graph's 4 MB request
-    limit; the mailbox's own maximum message size is Graph's to enforce (ErrorMessageSizeExceeded, 413)."""
+    if its files are at most an upload session's 150 MB, its item and reference attachments (JSON,
+    posted as they are) under 3 MB, and the rest under Graph's 4 MB request limit; the mailbox's own
+    maximum message size is Graph's to enforce (ErrorMessageSizeExceeded, 413)."""
     attachments = message.attachments or []
     too_large = [
         f"attachment {index + 1} ({attachment.name}) is {size:,} bytes"
         for index, attachment in enumerate(attachments)
-        if (size := attachment_size_bytes(attachment)) > MAX_ATTACHMENT_BYTES
+        if (size := attachment_size_bytes(attachment))
+        > (MAX_ATTACHMENT_BYTES if isinstance(attachment, FileAttachment) else MAX_INLINE_ATTACHMENT_BYTES - 1)
     ]
     if too_large:
         raise MessageTooLarge(
-            f"Microsoft Graph attaches files of at most {MAX_ATTACHMENT_BYTES:,} bytes (150 MB): "
+            f"Microsoft Graph attaches files of at most {MAX_ATTACHMENT_BYTES:,} bytes (150 MB), item attachments of "
+            f"less than {MAX_INLINE_ATTACHMENT_BYTES:,}: "
             f"{'; '.join(too_large)}."
         )
     rest_bytes = len(message.__pydantic_serializer__.to_json(message, exclude_none=True, exclude={"attachments"}))

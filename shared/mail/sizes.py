@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, FileAttachment, GraphSend, Message
+from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, AnyAttachment, FileAttachment, GraphSend, Message
 
 # Exchange Online's attachments per message
 # (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#message-limits);
@@ -31,8 +31,11 @@ __all__ = [
 ]
 
 
-def attachment_size_bytes(attachment: FileAttachment) -> int:
-    """The decoded size, from the base64 text's length (compact: no whitespace), without decoding."""
+def attachment_size_bytes(attachment: AnyAttachment) -> int:
+    """A file's decoded size, from the base64 text's length (compact: no whitespace), without decoding;
+    an item or reference attachment's JSON length (it travels as JSON, never in an upload session)."""
+    if not isinstance(attachment, FileAttachment):
+        return len(attachment.__pydantic_serializer__.to_json(attachment, exclude_none=True))
     text = attachment.content_bytes
     padding = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
     return len(text) // 4 * 3 - padding

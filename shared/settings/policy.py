@@ -14,6 +14,12 @@ class PolicySettings:
     allowed_senders: frozenset[str]  # lower-cased; always includes the sender
     default_to: tuple[str, ...]
     allowed_recipient_domains: frozenset[str]  # lower-cased; "*.x" for subdomains; empty means any
+    # Lower-cased: addresses a message may be `from` that are no sending mailbox of ours (distribution
+    # lists, groups, shared mailboxes), sent through a sending mailbox granted SendAs or SendOnBehalf.
+    allowed_from: frozenset[str] = frozenset()
+
+    def from_allowed(self, address: str) -> bool:
+        return address.lower() in self.allowed_senders or address.lower() in self.allowed_from
 
     def recipient_domain_allowed(self, address: str) -> bool:
         if not self.allowed_recipient_domains:
@@ -46,6 +52,7 @@ def read_policy(read: SettingsReader) -> PolicySettings:
     policy = PolicySettings(
         sender=sender,
         allowed_senders=allowed_senders,
+        allowed_from=frozenset(a.lower() for a in read.addresses("MAIL_ALLOWED_FROM")),
         default_to=tuple(read.addresses("MAIL_DEFAULT_TO")),
         allowed_recipient_domains=frozenset(allowed_domains),
     )

@@ -136,9 +136,11 @@ def routes_of(setting: str, text: str | None, policy: PolicySettings) -> tuple[d
                         setting, f"route '{name}': {recipient.address} is outside MAIL_ALLOWED_RECIPIENT_DOMAINS"
                     )
                 )
-        if route.from_ is not None and route.from_.lower() not in policy.allowed_senders:
+        if route.from_ is not None and not policy.from_allowed(route.from_):
             by_route.setdefault(name, []).append(
-                SettingProblem(setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS")
+                SettingProblem(
+                    setting, f"route '{name}': from {route.from_} is not in MAIL_ALLOWED_SENDERS or MAIL_ALLOWED_FROM"
+                )
             )
     usable = {name: route for name, route in routes.items() if name not in by_route}
     return usable, RouteProblems(by_route=by_route)

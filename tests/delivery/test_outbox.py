@@ -74,3 +74,37 @@ def test_reference_example_lands_with_both_files(tmp_path: Path) -> None:
         "value": "NV001",
     }
     assert not list((tmp_path / "outbox").glob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_the_new_message_properties_show_in_the_eml(tmp_path: Path) -> None:
+    message = {
+        "subject": "On behalf, with an embedded message",
+        "body": {"content": "See the attached alert."},
+        "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+        "from": {"emailAddress": {"address": "bridge@contoso.com"}},
+        "sender": {"emailAddress": {"address": "bridge@contoso.com"}},
+        "internetMessageId": "<alert-42@alerts.contoso.com>",
+        "singleValueExtendedProperties": [
+            {"id": "String {00020386-0000-0000-C000-000000000046} Name X-Ticket_Id", "value": "T-1"}
+        ],
+        "attachments": [
+            {
+                "@odata.type": "#microsoft.graph.itemAttachment",
+                "name": "alert",
+                "item": {
+                    "@odata.type": "#microsoft.graph.message",
+                    "subject": "Disk full",
+                    "body": {"contentType": "HTML", "content": "<p>93%</p>"},
+                },
+            },
+            {"@odata.type": "#microsoft.graph.referenceAttachment", "name": "Report"},
+        ],
+    }
+    parsed, _ = send_to_outbox(tmp_path, {"message": message})
+    assert parsed["Message-ID"] == "<alert-42@alerts.contoso.com>"
+    assert parsed["X-Ticket_Id"] == "T-1"
+    assert parsed["Sender"] is None, "Sender only when it is not the From"
+    [embedded] = [part for part in parsed.iter_attachments() if part.get_content_type() == "message/rfc822"]
+    inner = embedded.get_payload(0)
+    assert inner["Subject"] == "Disk full"
+    assert "<p>93%</p>" in inner.get_body(("html",)).get_content()

@@ -163,11 +163,27 @@ def test_hook_sources_are_the_adapters() -> None:
     assert source["schema"]["enum"] == list(SOURCES)
 
 
-def test_the_mail_body_is_the_graph_form_or_the_simplified_payload() -> None:
+def test_the_mail_body_is_the_graph_form_the_simplified_payload_or_a_bare_message() -> None:
     schema = OPERATIONS["mail"]["requestBody"]["content"]["application/json"]["schema"]
-    assert schema == {
-        "oneOf": [{"$ref": "#/components/schemas/SendMailRequest"}, {"$ref": "#/components/schemas/SimpleMail"}]
-    }
+    graph_form, simple, bare = schema["oneOf"]
+    assert (graph_form, simple) == (
+        {"$ref": "#/components/schemas/SendMailRequest"},
+        {"$ref": "#/components/schemas/SimpleMail"},
+    )
+    assert bare["allOf"] == [{"$ref": "#/components/schemas/Message"}]
+    body_schema = mail_body_validator()
+    example_5 = json.loads((DATA / "graph-sendmail" / "example-5.json").read_text())
+    for body in (example_5, {"Message": {"subject": "s"}, "SaveToSentItems": False}):
+        body_schema.validate(body)
+        parse_mail_request(body)
+    refused_bodies: list[dict[str, Any]] = [
+        {"message": {}, "Message": {}},
+        {"subject": "s", "to": "a@contoso.com", "toRecipients": []},
+    ]
+    for refused in refused_bodies:
+        assert not body_schema.is_valid(refused)
+        with pytest.raises(InvalidPayload):
+            parse_mail_request(refused)
 
 
 def test_the_readme_and_reference_examples_are_valid_bodies() -> None:
@@ -226,6 +242,9 @@ def test_what_the_readme_field_table_allows_is_a_valid_body(body: Any) -> None:
         {"message": {"internetMessageHeaders": [{"name": "Reply-To", "value": "x"}]}},
         {"message": {"toRecipients": [{"emailAddress": {"address": "a@b.com; c@d.com"}}]}},
         {"message": {"subject": "s"}, "saveToSentItems": "maybe"},
+        {"message": {"subject": "s", "isDraft": True}},
+        {"message": {"subject": "s", "@odata.bind": "x"}},
+        {"message": {"subject": "s", "internetMessageHeaders": [{"name": "x-a:b", "value": "v"}]}},
         ["not", "an", "object"],
     ],
 )

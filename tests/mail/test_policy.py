@@ -43,6 +43,52 @@ def test_graph_form_from_obeys_the_same_allow_list() -> None:
     assert caught.value.errors[0].field == "message.from"
 
 
+def graph_message(**addresses: str) -> dict[str, Any]:
+    return {
+        "message": {
+            "subject": "x",
+            "toRecipients": [{"emailAddress": {"address": "a@contoso.com"}}],
+            **{field: {"emailAddress": {"address": address}} for field, address in addresses.items()},
+        }
+    }
+
+
+def test_sender_is_the_sending_mailbox_and_obeys_the_sender_allow_list() -> None:
+    settings = settings_from(MAIL_ALLOWED_SENDERS="assistant@contoso.com,ceo@contoso.com")
+    on_behalf = approve(graph_message(sender="assistant@contoso.com", **{"from": "ceo@contoso.com"}), settings)
+    assert on_behalf.mailbox == "assistant@contoso.com", "the delegate sends; its Sent Items keep the copy"
+    assert json.loads(on_behalf.body)["message"]["sender"] == {"emailAddress": {"address": "assistant@contoso.com"}}
+    with pytest.raises(SenderNotAllowed) as caught:
+        approve(graph_message(sender="intruder@contoso.com", **{"from": "ceo@contoso.com"}), settings)
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("message.sender", "intruder@contoso.com is not a sending mailbox in MAIL_ALLOWED_SENDERS")
+    ]
+    with pytest.raises(SenderNotAllowed) as caught:
+        approve(graph_message(sender="assistant@contoso.com", **{"from": "cfo@contoso.com"}), settings)
+    assert [e.field for e in caught.value.errors] == ["message.from"]
+
+
+def test_from_a_list_or_group_is_sent_through_the_sending_mailbox() -> None:
+    settings = settings_from(MAIL_ALLOWED_FROM="sales@contoso.com", MAIL_ALLOWED_SENDERS="alerts@contoso.com")
+    assert approve(graph_message(**{"from": "Sales@Contoso.com"}), settings).mailbox == SENDER
+    through = approve(graph_message(sender="alerts@contoso.com", **{"from": "sales@contoso.com"}), settings)
+    assert through.mailbox == "alerts@contoso.com"
+    # A list is no mailbox: it may not be the sender, nor be from without the allow-list.
+    with pytest.raises(SenderNotAllowed):
+        approve(graph_message(sender="sales@contoso.com"), settings)
+    with pytest.raises(SenderNotAllowed):
+        approve(graph_message(**{"from": "sales@contoso.com"}))
+
+
+def test_the_simplified_from_a_list_is_written_into_the_message() -> None:
+    settings = settings_from(MAIL_ALLOWED_FROM="sales@contoso.com")
+    sent = approve({"to": "a@contoso.com", "subject": "x", "from": "sales@contoso.com"}, settings)
+    assert sent.mailbox == SENDER
+    assert json.loads(sent.body)["message"]["from"] == {"emailAddress": {"address": "sales@contoso.com"}}
+    own = approve({"to": "a@contoso.com", "subject": "x", "from": SENDER}, settings)
+    assert "from" not in json.loads(own.body)["message"], "the mailbox itself: the URL says it"
+
+
 def test_no_recipients_is_an_error_without_a_default() -> None:
     with pytest.raises(InvalidPayload) as caught:
         approve({"subject": "x"})

@@ -98,7 +98,7 @@ def test_route_recipients_obey_allowed_domains_and_from_obeys_allowed_senders() 
     )
     assert problems == [
         "MAIL_ROUTES: route 'x': spy@evil.example is outside MAIL_ALLOWED_RECIPIENT_DOMAINS",
-        "MAIL_ROUTES: route 'y': from ceo@contoso.com is not in MAIL_ALLOWED_SENDERS",
+        "MAIL_ROUTES: route 'y': from ceo@contoso.com is not in MAIL_ALLOWED_SENDERS or MAIL_ALLOWED_FROM",
     ]
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.logs import get_logger
-from shared.mail.graph_message import FileAttachment, GraphSend, Message
+from shared.mail.graph_message import AnyAttachment, FileAttachment, GraphSend, Message
 from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes, too_large_for_send_mail
 from shared.problems import OutcomeUnknown, Problem, RetryLater
 from shared.settings.graph import MAX_SEND_DEADLINE_S
@@ -141,7 +141,7 @@ class _DraftSend:
         attachments = _message_of(mail).attachments or []
         # One request when it fits: the draft with its attachments (two Graph calls per message).
         self._attachments_inline = not too_large_for_send_mail(mail)
-        self._attachments: list[FileAttachment] = [] if self._attachments_inline else list(attachments)
+        self._attachments: list[AnyAttachment] = [] if self._attachments_inline else list(attachments)
 
     def deliver(self, *, look_first: bool) -> bool:
         draft: FoundMessage | None = None
@@ -190,12 +190,12 @@ class _DraftSend:
     def _attach(self, draft_id: str, index: int) -> None:
         attachment = self._attachments[index]
         size = attachment_size_bytes(attachment)
-        if size < MAX_INLINE_ATTACHMENT_BYTES:
+        if size < MAX_INLINE_ATTACHMENT_BYTES or not isinstance(attachment, FileAttachment):
             self._attach_inline(draft_id, attachment, index)
         else:
             self._upload(draft_id, attachment, size, index)
 
-    def _attach_inline(self, draft_id: str, attachment: FileAttachment, index: int) -> None:
+    def _attach_inline(self, draft_id: str, attachment: AnyAttachment, index: int) -> None:
         url = f"{self._messages_url}/{_segment(draft_id)}/attachments"
         body = attachment.__pydantic_serializer__.to_json(attachment, exclude_none=True, by_alias=True)
         for _ in range(2):

@@ -12,14 +12,17 @@ import base64
 import datetime as dt
 import email.policy
 import email.utils
+import json
 import os
 import tempfile
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from shared.logs import get_logger
-from shared.mail.graph_message import GraphSend, Message, Recipient
+from shared.mail.graph_message import FileAttachment, GraphSend, ItemAttachment, Message, Recipient
+from shared.mail.odata import type_name
 from shared.problems import RetryLater
 
 log = get_logger(__name__)
@@ -64,6 +67,9 @@ def to_mime(mail: GraphSend, request_id: str) -> EmailMessage:
     message: Message = mail.request.message
     mime = EmailMessage(policy=email.policy.SMTP)
     mime["From"] = _address(message.from_) if message.from_ else Address(addr_spec=mail.mailbox)
+    # Exchange names the mailbox that sent in Sender when it is not the From (send on behalf).
+    if message.sender and message.sender.email_address.address.lower() != _from_address(message, mail).lower():
+        mime["Sender"] = _address(message.sender)
     for header, recipients in (
         ("To", message.to_recipients),
         ("Cc", message.cc_recipients),
@@ -74,18 +80,25 @@ def to_mime(mail: GraphSend, request_id: str) -> EmailMessage:
             mime[header] = [_address(r) for r in recipients]
     mime["Subject"] = message.subject or ""
     mime["Date"] = email.utils.formatdate(localtime=False)
-    mime["Message-ID"] = email.utils.make_msgid(idstring=request_id, domain="mailhook.local")
-    if message.importance in _IMPORTANCE_HEADERS:
-        importance, priority = _IMPORTANCE_HEADERS[message.importance]
+    mime["Message-ID"] = message.internet_message_id or email.utils.make_msgid(
+        idstring=request_id, domain="mailhook.local"
+    )
+    if message.importance and message.importance.lower() in _IMPORTANCE_HEADERS:
+        importance, priority = _IMPORTANCE_HEADERS[message.importance.lower()]
         mime["Importance"] = importance
         mime["X-Priority"] = priority
-    for custom_header in message.internet_message_headers or ():
-        mime[custom_header.name] = custom_header.value
+    for name, value, _ in message.custom_headers():
+        mime[name] = value
     mime["X-Mailhook-Request-Id"] = request_id
 
     body = message.body
-    mime.set_content(body.content if body else "", subtype="html" if body and body.content_type == "html" else "plain")
+    mime.set_content(body.content if body else "", subtype="html" if body and body.is_html else "plain")
     for attachment in message.attachments or ():
+        if isinstance(attachment, ItemAttachment):
+            _add_item(mime, attachment)
+            continue
+        if not isinstance(attachment, FileAttachment):
+            continue  # a reference attachment is a link Exchange resolves; v1.0 gives us no URL to show
         maintype, _, subtype = (attachment.content_type or "application/octet-stream").partition(";")[0].partition("/")
         mime.add_attachment(
             base64.b64decode(attachment.content_bytes),
@@ -96,6 +109,28 @@ def to_mime(mail: GraphSend, request_id: str) -> EmailMessage:
             cid=f"<{attachment.content_id}>" if attachment.content_id else None,
         )
     return mime
+
+
+def _from_address(message: Message, mail: GraphSend) -> str:
+    return message.from_.email_address.address if message.from_ else mail.mailbox
+
+
+def _add_item(mime: EmailMessage, attachment: ItemAttachment) -> None:
+    """An embedded message as message/rfc822 (subject and body); an event or contact as its JSON."""
+    item = attachment.item
+    if type_name(str(item["@odata.type"])) != "microsoft.graph.message":
+        mime.add_attachment(
+            json.dumps(item, indent=1).encode(), maintype="application", subtype="json",
+            filename=f"{attachment.name or 'item'}.json",
+        )  # fmt: skip
+        return
+    embedded = EmailMessage(policy=email.policy.SMTP)
+    embedded["Subject"] = str(item.get("subject") or "")
+    given_body = item.get("body")
+    body: dict[str, Any] = given_body if isinstance(given_body, dict) else {}
+    is_html = str(body.get("contentType", "")).lower() == "html"
+    embedded.set_content(str(body.get("content", "")), subtype="html" if is_html else "plain")
+    mime.add_attachment(embedded, filename=f"{attachment.name or 'message'}.eml")
 
 
 def _address(recipient: Recipient) -> Address:
