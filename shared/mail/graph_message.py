@@ -344,21 +344,22 @@ def _check_embedded_item(item: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             "needs @odata.type #microsoft.graph.message, #microsoft.graph.event or #microsoft.graph.contact"
         )
-    _check_embedded_value(item, "item", 0)
+    _check_one_line_text(item, "", 0)
     return item
 
 
-def _check_embedded_value(value: Any, path: str, depth: int) -> None:
+def _check_one_line_text(value: Any, path: str, depth: int) -> None:
+    """No line breaks in any text of a JSON value (``path`` names where), but an itemBody's content."""
     if depth > MAX_EMBEDDED_DEPTH:
-        raise ValueError(f"{path}: nested more than {MAX_EMBEDDED_DEPTH} levels deep")
+        raise ValueError(f"{path or 'it'}: nested more than {MAX_EMBEDDED_DEPTH} levels deep")
     if isinstance(value, str):
         try:
             check_single_line(value)
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            raise ValueError(f"{path}: {exc}" if path else str(exc)) from None
     elif isinstance(value, list):
         for index, element in enumerate(value):
-            _check_embedded_value(element, f"{path}[{index}]", depth + 1)
+            _check_one_line_text(element, f"{path}[{index}]", depth + 1)
     elif isinstance(value, dict):
         # An itemBody: its content is the one multi-line text; HTML without scripts, as in a message.
         is_body = isinstance(value.get("content"), str) and "contentType" in value
@@ -366,9 +367,13 @@ def _check_embedded_value(value: Any, path: str, depth: int) -> None:
             if is_body and key == "content":
                 content_type = value.get("contentType")
                 if isinstance(content_type, str) and content_type.lower() == "html" and has_script_element(element):
-                    raise ValueError(f"{path}.content: an HTML body must not contain <script> elements")
+                    raise ValueError(f"{_join(path, key)}: an HTML body must not contain <script> elements")
                 continue
-            _check_embedded_value(element, f"{path}.{key}", depth + 1)
+            _check_one_line_text(element, _join(path, key), depth + 1)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 EmbeddedItem = Annotated[dict[str, Any], AfterValidator(_check_embedded_item)]
@@ -427,24 +432,32 @@ Attachment = Annotated[
 ]  # fmt: skip
 
 
-class DateTimeTimeZone(GraphModel):
-    odata_types = ("microsoft.graph.datetimetimezone",)
+def _check_flag(flag: dict[str, Any]) -> dict[str, Any]:
+    """A followupFlag (https://learn.microsoft.com/graph/api/resources/followupflag), passed on as written.
 
-    # Graph parses these ("2023-09-01T17:00:00", "Eastern Standard Time"); one line each is our rule.
-    date_time: SingleLine
-    time_zone: SingleLine | None = None
+    Graph checks its dates itself (and wants both start and due when either is given:
+    microsoftgraph/microsoft-graph-docs#5976); we check what is cheap to say early: the status, and
+    one-line text. A property bag, not a model: nothing in it matters to policy.
+    """
+    status = flag.get("flagStatus")
+    if status is not None and (not isinstance(status, str) or status.lower() not in _FLAG_STATUS_NAMES):
+        raise ValueError("flagStatus: Input should be 'notFlagged', 'complete' or 'flagged', in any case")
+    _check_one_line_text(flag, "", 0)
+    return flag
 
 
-class FollowupFlag(GraphModel):
-    """https://learn.microsoft.com/graph/api/resources/followupflag; Graph wants both start and due
-    dates when either is given (microsoftgraph/microsoft-graph-docs#5976), and says so itself."""
-
-    odata_types = ("microsoft.graph.followupflag",)
-
-    flag_status: FlagStatus | None = None
-    start_date_time: DateTimeTimeZone | None = None
-    due_date_time: DateTimeTimeZone | None = None
-    completed_date_time: DateTimeTimeZone | None = None
+_FLAG_STATUS_NAMES = frozenset(name.lower() for name in _FLAG_STATUSES)
+FollowupFlag = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_flag),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "followupFlag: flagStatus, startDateTime, dueDateTime, completedDateTime",
+            "properties": {"flagStatus": _any_case_json_schema(_FLAG_STATUSES)},
+        }
+    ),
+]
 
 
 class SingleValueExtendedProperty(GraphModel):
@@ -472,17 +485,23 @@ class MultiValueExtendedProperty(GraphModel):
     value: list[StrictStr]
 
 
-class OpenTypeExtension(GraphModel):
+def _check_open_extension(extension: dict[str, Any]) -> dict[str, Any]:
     """App data on the message (https://learn.microsoft.com/graph/api/resources/opentypeextension): its
     own properties are the app's, passed on as they are."""
+    kind, name = extension.get("@odata.type"), extension.get("extensionName")
+    if not isinstance(kind, str) or type_name(kind) != "microsoft.graph.opentypeextension":
+        raise ValueError("needs @odata.type #microsoft.graph.openTypeExtension")
+    if not isinstance(name, str) or not name:
+        raise ValueError("needs its extensionName")
+    check_single_line(name)
+    return extension
 
-    odata_types = ("microsoft.graph.opentypeextension",)
 
-    odata_type: SingleLine = Field(alias="@odata.type")
-    extension_name: SingleLine
-
-    # The app's own properties are what an open extension is for: any key, any value.
-    __pydantic_extra__: dict[str, Any] = Field(init=False)
+OpenTypeExtension = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_open_extension),
+    WithJsonSchema({"type": "object", "required": ["@odata.type", "extensionName"]}),
+]
 
 
 # Bounded before the items are read: pydantic stops at the first one past max_length.

@@ -106,5 +106,7 @@ def test_the_new_message_properties_show_in_the_eml(tmp_path: Path) -> None:
     assert parsed["Sender"] is None, "Sender only when it is not the From"
     [embedded] = [part for part in parsed.iter_attachments() if part.get_content_type() == "message/rfc822"]
     inner = embedded.get_payload(0)
+    assert isinstance(inner, EmailMessage)
     assert inner["Subject"] == "Disk full"
-    assert "<p>93%</p>" in inner.get_body(("html",)).get_content()
+    html = inner.get_body(("html",))
+    assert html is not None and "<p>93%</p>" in html.get_content()

@@ -95,8 +95,8 @@ def test_a_bare_message_is_taken_as_the_message_and_its_errors_name_its_own_fiel
         ({"internetMessageId": "<a@b>\r\nBcc: x@evil.example"}, "message.internetMessageId", "RFC 5322 message id"),
         ({"internetMessageId": "no-brackets@contoso.com"}, "message.internetMessageId", "RFC 5322 message id"),
         ({"inferenceClassification": "spam"}, "message.inferenceClassification", "'focused' or 'other'"),
-        ({"flag": {"flagStatus": "red"}}, "message.flag.flagStatus", "'notFlagged', 'complete' or 'flagged'"),
-        ({"flag": {"dueDateTime": {"dateTime": "2023\n"}}}, "message.flag.dueDateTime.dateTime", "single line"),
+        ({"flag": {"flagStatus": "red"}}, "message.flag", "flagStatus: Input should be 'notFlagged', 'complete' or"),
+        ({"flag": {"dueDateTime": {"dateTime": "2023\n"}}}, "message.flag", "dueDateTime.dateTime: must be a single"),
         ({"body": {"contentType": "HTML", "content": "<script>alert(1)</script>"}}, "message.body", "<script>"),
         (
             {"body": {"contentType": "HTML", "content": '<script type="text/javascript">x</script>'}},
@@ -181,8 +181,9 @@ def test_a_bare_message_is_taken_as_the_message_and_its_errors_name_its_own_fiel
             "message.singleValueExtendedProperties[0].id",
             "not an extended property id",
         ),
-        ({"extensions": [{"@odata.type": "microsoft.graph.openTypeExtension"}]}, "message.extensions[0].extensionName",
-         "Field required"),
+        ({"extensions": [{"@odata.type": "microsoft.graph.openTypeExtension"}]}, "message.extensions[0]",
+         "needs its extensionName"),
+        ({"extensions": [{"extensionName": "Com.Contoso.A"}]}, "message.extensions[0]", "openTypeExtension"),
     ],
 )  # fmt: skip
 def test_what_graph_would_refuse_or_that_would_pass_our_checks_is_refused_naming_the_field(
