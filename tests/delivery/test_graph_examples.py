@@ -1,5 +1,10 @@
 """Graph's own sendMail examples, and one message per writable property, reach the fake Graph unchanged.
 
+The examples are stored byte for byte as printed: tests/data/graph-sendmail-example-{1,2,3,5}.json are the JSON
+examples of https://learn.microsoft.com/graph/api/user-sendmail (microsoftgraph/microsoft-graph-docs-contrib,
+api-reference/v1.0/api/user-sendmail.md; 4 is the MIME one), graph-send-from-other-user-example-1.json is Example 1
+of https://learn.microsoft.com/graph/outlook-send-mail-from-other-user.
+
 "Unchanged" is byte for byte: the body the fake Graph receives is the caller's JSON written compactly
 (``faithful``), with only the changes the README names: a real boolean for Example 1's
 ``"saveToSentItems": "false"``, the reference page's spelling of the two parameters for the $metadata
@@ -21,7 +26,6 @@ from tests.conftest import RuntimeFactory
 from tests.fakes.graph import FakeGraph
 from tests.helpers.app import DATA, SENDER, mail_request, response_json
 
-EXAMPLES = DATA / "graph-sendmail"
 CARD = {"type": "AdaptiveCard", "version": "1.0", "body": [{"type": "TextBlock", "text": "Approve?"}]}
 
 
@@ -31,7 +35,7 @@ def faithful(body: Any) -> bytes:
 
 
 def example(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads((DATA / name).read_text())
 
 
 def sent_body(runtime_factory: RuntimeFactory, graph: FakeGraph, body: Any, **settings: str) -> bytes:
@@ -40,7 +44,7 @@ def sent_body(runtime_factory: RuntimeFactory, graph: FakeGraph, body: Any, **se
     return graph.sent[-1].body
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("example-*.json")), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", sorted(DATA.glob("graph-sendmail-example-*.json")), ids=lambda path: path.stem)
 def test_every_json_example_of_the_sendmail_page_reaches_graph_as_printed(
     path: Path, mi_runtime: RuntimeFactory, graph: FakeGraph
 ) -> None:
@@ -55,7 +59,7 @@ def test_every_json_example_of_the_sendmail_page_reaches_graph_as_printed(
 def test_the_metadata_spelling_of_the_parameters_is_sent_as_the_reference_page_spells_them(
     mi_runtime: RuntimeFactory, graph: FakeGraph
 ) -> None:
-    printed = example("example-1.json")
+    printed = example("graph-sendmail-example-1.json")
     kiota = {"Message": printed["message"], "SaveToSentItems": False}
     assert sent_body(mi_runtime, graph, kiota) == faithful({"message": printed["message"], "saveToSentItems": False})
 
@@ -63,7 +67,7 @@ def test_the_metadata_spelling_of_the_parameters_is_sent_as_the_reference_page_s
 def test_sending_from_another_user_keeps_from_and_sends_through_that_mailbox(
     mi_runtime: RuntimeFactory, graph: FakeGraph
 ) -> None:
-    printed = example("from-other-user-example-1.json")
+    printed = example("graph-send-from-other-user-example-1.json")
     body = sent_body(mi_runtime, graph, printed, MAIL_ALLOWED_SENDERS="AllanD@contoso.com")
     assert body == faithful(printed)
     assert graph.sent[-1].path == "/v1.0/users/AllanD@contoso.com/sendMail"

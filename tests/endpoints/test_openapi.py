@@ -172,7 +172,7 @@ def test_the_mail_body_is_the_graph_form_the_simplified_payload_or_a_bare_messag
     )
     assert bare["allOf"] == [{"$ref": "#/components/schemas/Message"}]
     body_schema = mail_body_validator()
-    example_5 = json.loads((DATA / "graph-sendmail" / "example-5.json").read_text())
+    example_5 = json.loads((DATA / "graph-sendmail-example-5.json").read_text())
     for body in (example_5, {"Message": {"subject": "s"}, "SaveToSentItems": False}):
         body_schema.validate(body)
         parse_mail_request(body)
