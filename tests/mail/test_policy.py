@@ -162,3 +162,17 @@ def test_more_than_250_attachments_are_refused_naming_the_field() -> None:
         approve({"to": "a@contoso.com", "subject": "x", "attachments": attachments})
     assert caught.value.errors[0].field == "attachments"
     approve({"to": "a@contoso.com", "subject": "x", "attachments": attachments[:250]})
+
+
+def test_an_item_attachment_travels_as_json_so_it_stays_under_3_mb() -> None:
+    body = {"contentType": "text", "content": "x" * (2 * 1024 * 1024)}
+    item = {"@odata.type": "#microsoft.graph.message", "subject": "big", "body": body}
+    payload = graph_message()
+    payload["message"]["attachments"] = [
+        {"@odata.type": "#microsoft.graph.itemAttachment", "name": "big", "item": item}
+    ]
+    assert approve(payload).request.message.attachments, "under 3 MB: sent"
+    body["content"] = "x" * (4 * 1024 * 1024)
+    with pytest.raises(MessageTooLarge) as caught:
+        approve(payload)
+    assert "attachment 1 (big)" in caught.value.detail
