@@ -133,7 +133,7 @@ def _is_base64(text: str) -> bool:
 
 def _check_message_id(value: str) -> str:
     if not _MESSAGE_ID_RE.fullmatch(value):
-        raise ValueError("must be an RFC 5322 message id, '<left@right>', in printable ASCII")
+        raise ValueError("must be an RFC 5322 message id, '<left@right>', each side dot-atom text")
     return value
 
 
@@ -203,9 +203,12 @@ InferenceClassification = Annotated[
 FlagStatus = Annotated[
     StrictStr, AfterValidator(_any_case_check(_FLAG_STATUSES)), WithJsonSchema(_any_case_json_schema(_FLAG_STATUSES))
 ]
-# RFC 5322 msg-id, "<left@right>" (https://www.rfc-editor.org/rfc/rfc5322#section-3.6.4): Exchange
-# writes it as the Message-ID header, so no blank, line break or control character gets in.
-_MESSAGE_ID_RE = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
+# RFC 5322 msg-id (https://www.rfc-editor.org/rfc/rfc5322#section-3.6.4): "<" dot-atom-text "@"
+# (dot-atom-text / "[" dtext "]") ">". Exchange writes it as the Message-ID header and every mail
+# client parses it: its grammar, not just printable text (a '"' or '\\' in it breaks parsers).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM_TEXT = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_MESSAGE_ID_RE = re.compile(rf"<{_DOT_ATOM_TEXT}@(?:{_DOT_ATOM_TEXT}|\[[\x21-\x5a\x5e-\x7e]*\])>")
 InternetMessageId = Annotated[
     StrictStr,
     Field(max_length=MAX_MESSAGE_ID_CHARS),

@@ -5,8 +5,12 @@ import json
 from email.message import EmailMessage
 from pathlib import Path
 
-from shared.delivery.transports.outbox import OutboxTransport
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.delivery.transports.outbox import OutboxTransport, to_mime
 from shared.mail.draft import parse_mail_request
+from shared.mail.graph_message import _HEADER_NAME_RE, _MESSAGE_ID_RE
 from shared.mail.policy import MailPolicy
 from tests.helpers.app import settings_from
 
@@ -110,3 +114,23 @@ def test_the_new_message_properties_show_in_the_eml(tmp_path: Path) -> None:
     assert inner["Subject"] == "Disk full"
     html = inner.get_body(("html",))
     assert html is not None and "<p>93%</p>" in html.get_content()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    message_id=st.from_regex(_MESSAGE_ID_RE, fullmatch=True).filter(lambda text: len(text) <= 200),
+    header_name=st.from_regex(_HEADER_NAME_RE, fullmatch=True).filter(lambda text: len(text) <= 60),
+)
+def test_any_message_id_and_header_name_the_model_takes_renders(message_id: str, header_name: str) -> None:
+    """schemathesis found a message id the email package could not parse: what passes must render."""
+    payload = {
+        "message": {
+            "subject": "s",
+            "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            "internetMessageId": message_id,
+            "internetMessageHeaders": [{"name": header_name, "value": "v"}],
+        }
+    }
+    mail = MailPolicy(settings_from().policy).approve(parse_mail_request(payload))
+    rendered = email.message_from_bytes(to_mime(mail, "req-1").as_bytes(), policy=email.policy.default)
+    assert str(rendered["Message-ID"]).strip() == message_id  # a long one is folded onto its own line
