@@ -260,8 +260,9 @@ def _mail_operation() -> dict[str, Any]:
                         "type": "string",
                         "contentEncoding": "base64",
                         "contentMediaType": "message/rfc822",
-                        "description": "The base64 of an RFC 5322 message, as Graph's sendMail takes it. From, when "
-                        "given, names the sender mailbox; To, Cc or Bcc are required (MAIL_DEFAULT_TO does not apply).",
+                        "description": "The base64 of an RFC 5322 message, as Graph's sendMail takes it. From and "
+                        "Sender choose the sender mailbox as `from` and `sender` do; To, Cc or Bcc are required "
+                        "(MAIL_DEFAULT_TO does not apply).",
                     }
                 },
                 "message/rfc822": {

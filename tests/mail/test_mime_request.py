@@ -69,6 +69,15 @@ def test_a_sender_header_must_be_allowed_too() -> None:
     assert isinstance(problem, SenderNotAllowed) and problem.errors[0].field == "Sender"
 
 
+def test_from_a_list_and_sender_pick_the_mailbox_as_in_the_json_form() -> None:
+    settings = {"MAIL_ALLOWED_FROM": "sales@contoso.com", "MAIL_ALLOWED_SENDERS": "alerts@contoso.com"}
+    assert approve_raw(message(From="sales@contoso.com", To="ops@contoso.com"), **settings).mailbox == SENDER
+    on_behalf = message(From="sales@contoso.com", Sender="alerts@contoso.com", To="ops@contoso.com")
+    assert approve_raw(on_behalf, **settings).mailbox == "alerts@contoso.com", "the Sender sends"
+    problem = refusal(message(From="SENDER@contoso.com", Sender="sales@contoso.com", To="ops@contoso.com"), **settings)
+    assert isinstance(problem, SenderNotAllowed), "a list is no mailbox to send through"
+
+
 @pytest.mark.parametrize("header", ["To", "Cc", "Bcc", "Reply-To"])
 def test_every_address_header_obeys_the_domain_allow_list(header: str) -> None:
     headers = {"To": "ops@contoso.com", header: "x@evil.example"}

@@ -171,7 +171,8 @@ def test_an_item_attachment_travels_as_json_so_it_stays_under_3_mb() -> None:
     payload["message"]["attachments"] = [
         {"@odata.type": "#microsoft.graph.itemAttachment", "name": "big", "item": item}
     ]
-    assert approve(payload).request.message.attachments, "under 3 MB: sent"
+    sent = approve(payload).request
+    assert sent is not None and sent.message.attachments, "under 3 MB: sent"
     body["content"] = "x" * (4 * 1024 * 1024)
     with pytest.raises(MessageTooLarge) as caught:
         approve(payload)
