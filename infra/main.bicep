@@ -42,6 +42,20 @@ param mailAllowedRecipientDomains string = ''
 ])
 param mailTransport string = 'graph'
 
+@description('MAIL_MESSAGE_FORMAT: mime sends webhook mail with a text part, Auto-Submitted and threading headers; json keeps Graph\'s JSON form.')
+@allowed([
+  'mime'
+  'json'
+])
+param mailMessageFormat string = 'mime'
+
+@description('MAIL_THREAD_BY_DATE: none threads a route\'s alert group for ever; daily starts a new thread each UTC day.')
+@allowed([
+  'none'
+  'daily'
+])
+param mailThreadByDate string = 'none'
+
 @description('MAIL_SEND_DEADLINE_S: seconds the app may spend sending one message.')
 @minValue(1)
 @maxValue(230)
@@ -324,6 +338,8 @@ module api 'app/api.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstanceCount: alwaysReadyInstanceCount
     mailTransport: mailTransport
+    mailMessageFormat: mailMessageFormat
+    mailThreadByDate: mailThreadByDate
     mailSender: mailSender
     mailAllowedSenders: mailAllowedSenders
     mailAllowedFrom: mailAllowedFrom

@@ -204,7 +204,7 @@ def test_a_display_name_with_an_at_sign_but_no_address_is_fine(mi_runtime: Runti
 def test_a_surrogate_pair_spelled_in_json_is_just_an_emoji(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     body = b'{"to": "ops@contoso.com", "subject": "deploy \\ud83d\\ude80 done"}'
     assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
-    assert graph.sent[0].json["message"]["subject"] == "deploy \U0001f680 done"
+    assert graph.sent[0].message["subject"] == "deploy \U0001f680 done"
 
 
 # --- Webhooks ---------------------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def test_caller_html_is_sanitized_in_both_forms(mi_runtime: RuntimeFactory, grap
         }
     )
     assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
-    sent = graph.sent[0].json["message"]["body"]["content"].lower()
+    sent = graph.sent[0].message["body"]["content"].lower()
     for dropped in ("<meta", "refresh", "onclick", "onmouseover", "onerror", "javascript:", "data:", "<iframe",
                     "srcdoc", "<form", "<input", "position"):  # fmt: skip
         assert dropped not in sent, dropped

@@ -60,6 +60,16 @@ param alwaysReadyInstanceCount int = 0
   'outbox'
 ])
 param mailTransport string = 'graph'
+@allowed([
+  'mime'
+  'json'
+])
+param mailMessageFormat string = 'mime'
+@allowed([
+  'none'
+  'daily'
+])
+param mailThreadByDate string = 'none'
 param mailSender string
 param mailAllowedSenders string = ''
 param mailAllowedFrom string = ''
@@ -223,6 +233,14 @@ var mailSettings = [
   {
     name: 'MAIL_TRANSPORT'
     value: mailTransport
+  }
+  {
+    name: 'MAIL_MESSAGE_FORMAT'
+    value: mailMessageFormat
+  }
+  {
+    name: 'MAIL_THREAD_BY_DATE'
+    value: mailThreadByDate
   }
   {
     // Only read with MAIL_TRANSPORT=outbox; /tmp is the writable path on Flex (lost on recycle).

@@ -101,17 +101,16 @@ class MailQueue:
 
     def read_mail(self, queued: QueuedMail) -> GraphSend:
         """The Graph request the envelope carries, or the one its claim check points to, read again
-        as the HTTP side read it: the JSON validated, the MIME message's headers checked."""
+        as the HTTP side approved it: the JSON validated, the MIME message's recipients read."""
         body = queued.body
         if body is None:
             assert queued.blob is not None
             container = self._storage.container(bodies_container(self._queue_name))
             body = bytes(container.download_blob(queued.blob).readall())
         if queued.content_type == MIME_CONTENT_TYPE:
-            from shared.mail.mime_request import decode_graph_mime, read_mime
+            from shared.mail.mime_request import content_of
 
-            mime = read_mime(decode_graph_mime(body), body).content()
-            return GraphSend(queued.mailbox, None, body, queued.digest, mime)
+            return GraphSend(queued.mailbox, None, body, queued.digest, content_of(body))
         return GraphSend(queued.mailbox, SendMailRequest.model_validate_json(body), body, queued.digest)
 
     def forget_body(self, queued: QueuedMail) -> None:

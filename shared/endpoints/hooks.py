@@ -77,7 +77,8 @@ def handle_hook(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
             outcome.http_status,
             request_id,
         )
-    mail = runtime.policy.approve(compose(outcome, route, route_name, runtime.renderer))
+    draft = compose(outcome, route, route_name, runtime.renderer, runtime.settings.message_format)
+    mail = runtime.policy.approve(draft)
     key, ttl_s = _idempotency_key(req, runtime, request.body if body_signed else None, outcome)
     # A key names one notification on one route: the same alert routed twice is two mails.
     dispatched = runtime.dispatcher.dispatch(

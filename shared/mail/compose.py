@@ -7,11 +7,14 @@ This is the one place routes act on notifications, for every source: whether the
 
 from __future__ import annotations
 
+import datetime as dt
+
 from shared.addresses import SimpleAddress
 from shared.mail.digest_line import digest_line
 from shared.mail.draft import MailDraft
 from shared.mail.graph_message import EmailAddress, InternetMessageHeader, ItemBody, Message, Recipient, SendMailRequest
 from shared.mail.rendering import Renderer
+from shared.settings.message_format import MessageFormat, MessageFormatSettings, ThreadByDate
 from shared.settings.routes import Route
 from shared.sources.base import Skip
 from shared.sources.notification import EventFacts, Notification, Severity, Status
@@ -67,7 +70,18 @@ def _events_verdict(facts: EventFacts, wanted: list[str] | None) -> str | None:
     return None
 
 
-def compose(notification: Notification, route: Route, route_name: str, renderer: Renderer) -> MailDraft:
+def compose(
+    notification: Notification,
+    route: Route,
+    route_name: str,
+    renderer: Renderer,
+    message_format: MessageFormatSettings | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> MailDraft:
+    """The notification's mail on this route; in the MIME form (the default) with its plain-text
+    part and its conversation (``shared.mail.mime_message``), else Graph's JSON form."""
+    message_format = message_format or MessageFormatSettings()
     rendered = renderer.render(notification, route)
     message = Message(
         subject=rendered.subject,
@@ -84,12 +98,25 @@ def compose(notification: Notification, route: Route, route_name: str, renderer:
             InternetMessageHeader(name="X-Mailhook-Status", value=notification.status.value),
         ],
     )
+    generated = None
+    if message_format.format is MessageFormat.MIME:
+        from shared.mail.conversation import conversation_of
+        from shared.mail.mime_message import GeneratedParts
+
+        now = now or dt.datetime.now(dt.UTC)
+        by_date = ThreadByDate(route.thread_by_date) if route.thread_by_date else message_format.thread_by_date
+        generated = GeneratedParts(
+            text=renderer.render_text(notification, route) if rendered.content_type == "html" else None,
+            conversation=conversation_of(notification, route_name, by_date, now),
+            created_at=now,
+        )
     return MailDraft(
         SendMailRequest(message=message),
         from_address=route.from_,
         recipients_field=f"route {route_name}",
         route_name=route_name,
         digest=digest_line(notification, route_name) if route.digest else None,
+        generated=generated,
     )
 
 

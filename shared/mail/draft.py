@@ -22,6 +22,7 @@ from shared.problems import FieldError, Problem, field_path
 
 if TYPE_CHECKING:
     from shared.mail.digest_line import DigestLine
+    from shared.mail.mime_message import GeneratedParts
 
 
 class InvalidPayload(Problem):
@@ -48,6 +49,8 @@ class MailDraft:
     route_name: str | None = None
     # The notification's line in a storm digest, when its route allows holding it (``GraphSend.digest``).
     digest: DigestLine | None = None
+    # A notification sent in Graph's MIME form (MAIL_MESSAGE_FORMAT=mime): its text part and thread.
+    generated: GeneratedParts | None = None
 
 
 # Header names that are ours (the trace headers compose.py sets on webhook mail) or Exchange's own

@@ -181,6 +181,20 @@ def read_mime(raw: bytes, graph_body: bytes) -> MimeDraft:
     )
 
 
+def content_of(graph_body: bytes) -> MimeContent:
+    """What the delivery steps need of a MIME send already approved (a queued or held one): read,
+    not checked again; the checks above are for callers, and generated mail carries our own headers."""
+    raw = decode_graph_mime(graph_body)
+    message = BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
+    recipients = tuple(
+        address.addr_spec
+        for header in RECIPIENT_HEADERS
+        for value in message.get_all(header) or ()
+        for address in getattr(value, "addresses", ())
+    )
+    return MimeContent(raw=raw, recipients=recipients, subject=str(message["Subject"] or ""))
+
+
 def _check_header_section(raw: bytes) -> None:
     """One line ending throughout, no bare CR, no NUL, and a header field on the first line."""
     end = raw.find(b"\r\n\r\n")

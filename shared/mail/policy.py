@@ -107,6 +107,13 @@ class MailPolicy:
                 f"{len(attachments)} attachments; Exchange Online takes at most {MAX_ATTACHMENTS} per message.",
                 errors=[FieldError(field, f"at most {MAX_ATTACHMENTS} attachments")],
             )
+        if draft.generated is not None:
+            import base64
+
+            from shared.mail.mime_message import generated_mime
+
+            mime = generated_mime(mailbox, request, draft.generated)
+            return GraphSend(mailbox, None, base64.b64encode(mime.raw), draft.digest, mime)
         body = request.to_json_bytes()
         if len(body) >= MAX_GRAPH_REQUEST_BYTES:
             _check_large_message(message)

@@ -63,18 +63,18 @@ class Renderer:
 
     def render(self, notification: Notification, route: Route) -> RenderedMail:
         environment = self._jinja()
-        context = {
-            "n": notification,
-            "route": route,
-            "colour": colour_of(notification),
-            "status_line": status_line(notification),
-        }
-        names = [name for name in (route.template, notification.source, "default") if name]
+        context, names = _context(notification, route), _names(notification, route)
         subject = _render_bounded(environment.select_template([f"{name}.subject.j2" for name in names]), context)
         body = _render_bounded(environment.select_template([f"{name}.{route.format}.j2" for name in names]), context)
         if route.subject_prefix:
             subject = f"{route.subject_prefix} {subject}"
         return RenderedMail(subject=one_line(subject), body=body, content_type=route.format)
+
+    def render_text(self, notification: Notification, route: Route) -> str:
+        """The plain-text body (``<name>.text.j2``, as a ``"format": "text"`` route sends), for the
+        text part that goes beside the HTML in a MIME mail."""
+        template = self._jinja().select_template([f"{name}.text.j2" for name in _names(notification, route)])
+        return _render_bounded(template, _context(notification, route))
 
     def check(self, template_names: list[str]) -> list[str]:
         """Compile the named templates and say what is wrong, for /api/health and settings checks."""
@@ -97,6 +97,20 @@ class Renderer:
             if self._environment is None:
                 self._environment = _environment(self._templates_dir)
             return self._environment
+
+
+def _context(notification: Notification, route: Route) -> dict[str, Any]:
+    return {
+        "n": notification,
+        "route": route,
+        "colour": colour_of(notification),
+        "status_line": status_line(notification),
+    }
+
+
+def _names(notification: Notification, route: Route) -> list[str]:
+    """The template names to try, in order: the route's, the source's, the built-in default."""
+    return [name for name in (route.template, notification.source, "default") if name]
 
 
 def _environment(templates_dir: Path | None) -> jinja2.Environment:

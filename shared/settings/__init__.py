@@ -10,7 +10,7 @@ not just the first, so ``/api/health`` can name all the settings a user has to f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from shared.settings.delivery import DeliveryMode, DeliverySettings, TransportKi
 from shared.settings.graph import Credentials, GraphSettings, read_credentials, read_graph
 from shared.settings.hook_auth import HookAuthSettings, read_hook_auth
 from shared.settings.limits import LimitSettings, read_limits
+from shared.settings.message_format import MessageFormatSettings, read_message_format
 from shared.settings.policy import PolicySettings, read_policy
 from shared.settings.reader import SettingProblem, SettingsError, SettingsReader
 from shared.settings.route_table import RouteTable, read_route_table
@@ -33,6 +34,7 @@ __all__ = [
     "GraphSettings",
     "HookAuthSettings",
     "LimitSettings",
+    "MessageFormatSettings",
     "PolicySettings",
     "SettingProblem",
     "Settings",
@@ -52,6 +54,7 @@ class Settings:
     limits: LimitSettings
     route_table: RouteTable  # read now, validated on first use (the first webhook or /api/health)
     templates_dir: Path | None
+    message_format: MessageFormatSettings = field(default_factory=MessageFormatSettings)
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -85,6 +88,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         limits=read_limits(read),
         route_table=route_table,
         templates_dir=templates_dir,
+        message_format=read_message_format(read),
     )
     if read.problems:
         raise SettingsError(read.problems)

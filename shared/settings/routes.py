@@ -52,6 +52,8 @@ class Route(BaseModel):
     digest: StrictBool = True
     # How /api/hooks/generic reads a payload (shared/settings/mapping.py); other sources ignore it.
     mapping: Mapping | None = None
+    # A new mail thread each UTC day ("daily") or one for ever ("none"); None: MAIL_THREAD_BY_DATE.
+    thread_by_date: Literal["none", "daily"] | None = Field(None, alias="threadByDate")
 
     def recipients(self) -> list[SimpleAddress]:
         return [*self.to, *self.cc, *self.bcc]

@@ -194,6 +194,7 @@ def notification_from(
         links=links,
         truncated_alerts=group.truncated_alerts,
         dedup_key=dedup_key(group),
+        thread_key=f"group:{group.group_key}" if group.group_key else None,
         repeats=True,
     )
 

@@ -102,6 +102,10 @@ class Notification:
     # What makes this delivery the same as an earlier one (group key + status + fingerprints, a
     # delivery id...), for deduplicating sender retries; None when the payload has no such thing.
     dedup_key: str | None = None
+    # What makes deliveries one conversation, whatever their status: the same alert group firing and
+    # then resolving (Alertmanager's groupKey, Azure Monitor's alert id). None: the title without
+    # its status tag stands for it (shared/mail/conversation.py).
+    thread_key: str | None = None
     # True when the sender repeats an unchanged notification on purpose (Alertmanager's
     # repeat_interval), so the dedup key must expire before the reminder comes.
     repeats: bool = False

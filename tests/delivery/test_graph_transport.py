@@ -48,7 +48,7 @@ def test_simplified_payload_reaches_graph(mi_runtime: RuntimeFactory, graph: Fak
     assert request.headers["client-request-id"] == body["requestId"]
     assert request.headers["content-type"] == "application/json"
     assert request.headers["authorization"].startswith("Bearer mi-token-")
-    assert request.json["message"]["toRecipients"] == [{"emailAddress": {"address": "ops@contoso.com"}}]
+    assert request.message["toRecipients"] == [{"emailAddress": {"address": "ops@contoso.com"}}]
 
 
 def test_both_reference_examples_reach_graph_as_printed(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

@@ -97,7 +97,7 @@ def test_alertmanager_payload_through_the_dev_server(bridge: Bridge) -> None:
     response = bridge.post("alertmanager", body, route="platform")
     assert response.status_code == 202, response.text
     [sent] = bridge.mails_since(before)
-    message = sent.json["message"]
+    message = sent.message
     assert sent.mailbox == "bridge@contoso.com"
     assert message["subject"] == "[platform] [FIRING:3] HighMemoryUsage (prod-eu)"
     assert (recipients(message, "toRecipients"), recipients(message, "ccRecipients")) == (
@@ -125,7 +125,7 @@ def test_grafana_payload_through_the_dev_server(bridge: Bridge) -> None:
     response = bridge.post("grafana", body, **signed)
     assert response.status_code == 202, response.text
     [sent] = bridge.mails_since(before)
-    message = sent.json["message"]
+    message = sent.message
     assert message["subject"] == "[FIRING:2] High CPU usage Platform (platform)"
     assert recipients(message, "toRecipients") == ["oncall@contoso.com"]
     html = message["body"]["content"]
@@ -220,7 +220,7 @@ def test_a_real_alertmanager_mails_through_the_bridge(
 
     def mail(status: str) -> dict[str, Any] | None:
         for sent in bridge.mails_since(before):
-            message: dict[str, Any] = sent.json["message"]
+            message: dict[str, Any] = sent.message
             if message["subject"].startswith(f"[platform] [{status}"):
                 return message
         return None

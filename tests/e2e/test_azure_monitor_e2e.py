@@ -46,7 +46,7 @@ def test_common_schema_alert_reaches_the_route_recipients(tmp_path: Path) -> Non
             assert (ignored.status_code, ignored.json()["status"]) == (202, "ignored"), ignored.text
 
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert sent.mailbox == "bridge@contoso.com"
     assert message["subject"] == "[Azure] [Fired] Sev2 test-metricAlertRule on test-storageAccount"
     assert [r["emailAddress"]["address"] for r in message["toRecipients"]] == [

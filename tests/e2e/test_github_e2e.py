@@ -68,7 +68,7 @@ def test_signed_form_delivery_is_mailed_and_a_forged_one_is_refused(tmp_path: Pa
             assert (ping.status_code, ping.json()["status"]) == (200, "pong")
 
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert sent.mailbox == "bridge@contoso.com"
     assert message["subject"] == "[failure] CI on main — contoso/webshop"
     assert message["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]

@@ -168,3 +168,25 @@ def test_with_the_draft_method_a_mime_message_still_goes_by_send_mail(tmp_path: 
             assert answer.status_code == 202, answer.text
         assert [request.path for request in graph.requests] == [f"/v1.0/users/{SENDER}/sendMail"]
         assert graph.requests[0].mime is not None
+
+
+def test_a_webhooks_mime_mail_is_in_the_outbox_exactly_as_sent(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    settings = write_settings(
+        tmp_path / "local.settings.json",
+        {
+            "MAIL_TRANSPORT": "outbox",
+            "MAIL_OUTBOX_DIR": str(outbox),
+            "MAIL_SENDER": SENDER,
+            "MAIL_DEFAULT_TO": "oncall@contoso.com",
+        },
+    )
+    body = (Path(__file__).resolve().parents[1] / "data" / "alertmanager" / "firing-single.json").read_bytes()
+    with devserver(settings, {}) as base_url:
+        answer = requests.post(
+            f"{base_url}/api/hooks/alertmanager", data=body, headers={"Content-Type": "application/json"}, timeout=15
+        )
+        assert answer.status_code == 202, answer.text
+    [eml] = outbox.glob(f"*-{answer.json()['requestId']}.eml")
+    assert base64.b64decode(eml.with_suffix(".txt").read_bytes()) == eml.read_bytes()
+    assert b"\r\nAuto-Submitted: auto-generated\r\n" in eml.read_bytes()

@@ -73,7 +73,7 @@ def storm_bridge(tmp_path: Path, graph: FakeGraph, delivery: str, **extra: str) 
 def named_alerts(sent: list[GraphRequest]) -> set[str]:
     names: set[str] = set()
     for request in sent:
-        message = request.json["message"]
+        message = request.message
         names |= set(_NAME.findall(message["subject"])) | set(_NAME.findall(message["body"]["content"]))
     return names
 
@@ -84,7 +84,7 @@ def held_count(server: RunningDevServer) -> int:
 
 
 def recipients_of(sent: list[GraphRequest]) -> int:
-    return sum(len(request.json["message"].get("toRecipients") or []) for request in sent)
+    return sum(len(request.message.get("toRecipients") or []) for request in sent)
 
 
 def post_storm(

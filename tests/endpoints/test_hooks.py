@@ -38,7 +38,7 @@ def test_default_route_sends_to_its_recipients(
     assert response.status_code == 202, response.get_body()
     assert response_json(response)["status"] == "accepted"
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert sent.mailbox == SENDER
     assert message["subject"] == "Backup failed on db-1"
     assert message["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
@@ -56,8 +56,8 @@ def test_named_route_sets_recipients_sender_and_prefix(
     assert handle_hook(hook_request("slack", SLACK, route="db"), mi_runtime(**runtime_settings)).status_code == 202
     [sent] = graph.sent
     assert sent.mailbox == "alerts@contoso.com"
-    assert sent.json["message"]["subject"] == "[DB] Backup failed on db-1"
-    assert sent.json["message"]["ccRecipients"] == [{"emailAddress": {"address": "lead@contoso.com"}}]
+    assert sent.message["subject"] == "[DB] Backup failed on db-1"
+    assert sent.message["ccRecipients"] == [{"emailAddress": {"address": "lead@contoso.com"}}]
 
 
 def test_callers_cannot_choose_recipients(
@@ -70,7 +70,7 @@ def test_callers_cannot_choose_recipients(
 
 def test_text_format_route(mi_runtime: RuntimeFactory, graph: FakeGraph, runtime_settings: dict[str, str]) -> None:
     assert handle_hook(hook_request("slack", SLACK, route="text"), mi_runtime(**runtime_settings)).status_code == 202
-    body = graph.sent[0].json["message"]["body"]
+    body = graph.sent[0].message["body"]
     assert body["contentType"] == "text"
     assert "<" not in body["content"]
     assert "Host: db-1" in body["content"]
@@ -100,7 +100,7 @@ def test_unknown_source_route_and_empty_route(
 
 def test_default_route_falls_back_to_mail_default_to(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     assert handle_hook(hook_request("slack", SLACK), mi_runtime(MAIL_DEFAULT_TO="noc@contoso.com")).status_code == 202
-    assert graph.sent[0].json["message"]["toRecipients"] == [{"emailAddress": {"address": "noc@contoso.com"}}]
+    assert graph.sent[0].message["toRecipients"] == [{"emailAddress": {"address": "noc@contoso.com"}}]
 
 
 def test_form_encoded_payload(mi_runtime: RuntimeFactory, graph: FakeGraph, runtime_settings: dict[str, str]) -> None:
@@ -109,7 +109,7 @@ def test_form_encoded_payload(mi_runtime: RuntimeFactory, graph: FakeGraph, runt
     body = urlencode({"payload": json.dumps(SLACK)})
     request = hook_request("slack", body, content_type="application/x-www-form-urlencoded")
     assert handle_hook(request, mi_runtime(**runtime_settings)).status_code == 202
-    assert graph.sent[0].json["message"]["subject"] == "Backup failed on db-1"
+    assert graph.sent[0].message["subject"] == "Backup failed on db-1"
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_custom_templates_override_by_name(
     hostile = {**SLACK, "text": "Backup failed on db-1\n<script>alert(1)</script>"}
     assert handle_hook(hook_request("slack", hostile), runtime).status_code == 202
     assert handle_hook(hook_request("slack", hostile, route="special"), runtime).status_code == 202
-    by_source, by_route = (request.json["message"] for request in graph.sent)
+    by_source, by_route = (request.message for request in graph.sent)
     assert by_source["subject"] == "Chat: BACKUP FAILED ON DB-1"
     assert "Sent by Mailhook" in by_source["body"]["content"], "the body falls back to the built-in template"
     assert by_route["subject"] == "Special db-1"
@@ -187,7 +187,7 @@ def test_send_resolved_false_drops_resolved_notifications(
         handle_hook(hook_request("alertmanager", _alertmanager("firing-single"), route="quiet"), runtime).status_code
         == 202
     )
-    assert [request.json["message"]["toRecipients"][0]["emailAddress"]["address"] for request in graph.sent] == [
+    assert [request.message["toRecipients"][0]["emailAddress"]["address"] for request in graph.sent] == [
         "oncall@contoso.com",
         "ops@contoso.com",
     ]
@@ -202,7 +202,7 @@ def test_critical_firing_alerts_are_high_importance(
     runtime = mi_runtime(**runtime_settings)
     assert handle_hook(hook_request("alertmanager", firing), runtime).status_code == 202
     assert handle_hook(hook_request("alertmanager", _alertmanager("resolved")), runtime).status_code == 202
-    critical, resolved = (request.json["message"] for request in graph.sent)
+    critical, resolved = (request.message for request in graph.sent)
     assert critical["importance"] == "high"
     assert "importance" not in resolved
     assert {h["name"]: h["value"] for h in resolved["internetMessageHeaders"]}["X-Mailhook-Status"] == "resolved"

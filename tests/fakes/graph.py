@@ -140,6 +140,15 @@ class GraphRequest:
     operation: Operation = "other"
     mime: EmailMessage | None = None  # a MIME send's or draft's message, decoded from its base64 body
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message as Graph reads it, in either form: the JSON's ``message``, or the MIME message
+        as the message resource Exchange makes of it (``message_of_mime``)."""
+        if self.mime is None:
+            message: dict[str, Any] = self.json["message"]
+            return message
+        return message_of_mime(self.mime)
+
 
 @dataclass
 class StoredAttachment:
@@ -889,6 +898,34 @@ def _mime_of(request: HttpRequest) -> EmailMessage | None:
         return None
     raw = _decode_mime(request.body)
     return _parse_mime(raw) if raw is not None else None
+
+
+def message_of_mime(mime: EmailMessage) -> dict[str, Any]:
+    """A MIME message as the message resource Exchange makes of it: subject, the HTML part or else the
+    text, recipients with their names, importance, the ``X-Mailhook-*`` headers."""
+    message: dict[str, Any] = {"subject": str(mime["Subject"] or "")}
+    part = mime.get_body(preferencelist=("html", "plain"))
+    if isinstance(part, EmailMessage):
+        # A MIME body's lines end in CRLF, and the email package ends it with one: undone for comparing.
+        content = part.get_content().replace("\r\n", "\n").removesuffix("\n")
+        message["body"] = {
+            "contentType": "html" if part.get_content_subtype() == "html" else "text",
+            "content": content,
+        }
+    for header, field_name in (("To", "toRecipients"), ("Cc", "ccRecipients"), ("Bcc", "bccRecipients")):
+        recipients = [
+            {"emailAddress": {"address": a.addr_spec, **({"name": a.display_name} if a.display_name else {})}}
+            for value in mime.get_all(header) or ()
+            for a in getattr(value, "addresses", ())
+        ]
+        if recipients:
+            message[field_name] = recipients
+    if mime["Importance"]:
+        message["importance"] = str(mime["Importance"]).lower()
+    headers = [{"name": n, "value": str(v)} for n, v in mime.items() if n.lower().startswith("x-mailhook-")]
+    if headers:
+        message["internetMessageHeaders"] = headers
+    return message
 
 
 def _mime_recipients(message: EmailMessage) -> list[str]:

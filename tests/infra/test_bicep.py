@@ -60,6 +60,8 @@ ROLE_IDS = {
 # AZURE_CLIENT_SECRET and the webhook settings are set only when given; they must still be wired up.
 APP_SETTINGS = {
     "MAIL_TRANSPORT",
+    "MAIL_MESSAGE_FORMAT",
+    "MAIL_THREAD_BY_DATE",
     "MAIL_OUTBOX_DIR",
     "MAIL_SENDER",
     "MAIL_ALLOWED_SENDERS",

@@ -6,6 +6,7 @@ outbox transport, so each accepted mail can be read back as the exact Graph requ
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import hmac
 import importlib.util
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.parser import BytesParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 import yaml
 
 from tests.fakes import FakeHttpServer, HttpAnswer, HttpRequest
+from tests.fakes.graph import message_of_mime
 from tests.helpers.devserver import devserver, write_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,13 +84,22 @@ class Bridge:
     outbox: Path
 
     def sent(self, request_id: str) -> dict[str, Any]:
-        """The Graph request the bridge made of the mail answered with ``request_id``."""
-        [path] = self.outbox.glob(f"*-{request_id}.json")
-        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return document
+        """The Graph request the bridge made of the mail answered with ``request_id``; a MIME
+        mail's (webhooks, by default) as ``{"message": ...}`` the way Graph reads it."""
+        [path] = self.outbox.glob(f"*-{request_id}.eml")
+        return _request_of(path)
 
     def all_sent(self) -> list[dict[str, Any]]:
-        return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(self.outbox.glob("*.json"))]
+        return [_request_of(path) for path in sorted(self.outbox.glob("*.eml"))]
+
+
+def _request_of(eml: Path) -> dict[str, Any]:
+    """The outbox's Graph request of an .eml: its .json, or for a MIME send (a .txt) the message."""
+    if eml.with_suffix(".json").exists():
+        document: dict[str, Any] = json.loads(eml.with_suffix(".json").read_text(encoding="utf-8"))
+        return document
+    mime = BytesParser(policy=email.policy.default).parsebytes(eml.read_bytes())
+    return {"message": message_of_mime(mime)}
 
 
 @contextmanager

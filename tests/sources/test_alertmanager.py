@@ -208,7 +208,7 @@ def test_html_mail_through_the_hook_endpoint(mi_runtime: RuntimeFactory, graph: 
     assert response.status_code == 202, response.get_body()
     assert response_json(response)["status"] == "accepted"
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert message["subject"] == "[FIRING:3] HighMemoryUsage (prod-eu)"
     assert message["toRecipients"] == [{"emailAddress": {"address": "platform@contoso.com"}}]
     assert message["ccRecipients"] == [{"emailAddress": {"address": "sre@contoso.com"}}]
@@ -223,7 +223,7 @@ def test_html_mail_through_the_hook_endpoint(mi_runtime: RuntimeFactory, graph: 
 def test_truncated_alerts_are_mentioned_in_the_mail(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
     assert handle_hook(hook_request("alertmanager", payload("firing-with-resolved")), runtime).status_code == 202
-    body = graph.sent[0].json["message"]["body"]["content"]
+    body = graph.sent[0].message["body"]["content"]
     assert "2 more alerts of this group were not shown: left out by the sender" in body
 
 

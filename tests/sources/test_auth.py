@@ -117,7 +117,7 @@ def test_a_correctly_signed_delivery_is_mailed(signed_runtime: Callable[..., Any
     )
     response = handle_hook(request, signed_runtime())
     assert response.status_code == 202, response.get_body()
-    assert [sent.json["message"]["subject"] for sent in graph.sent] == [FAILURE_SUBJECT]
+    assert [sent.message["subject"] for sent in graph.sent] == [FAILURE_SUBJECT]
 
 
 def test_a_signed_form_body_is_checked_as_sent(signed_runtime: Callable[..., Any], graph: FakeGraph) -> None:
@@ -257,7 +257,7 @@ def test_the_right_bearer_token_gets_the_mail_sent(
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com", HOOK_BEARER_TOKEN=TOKEN)
     response = handle_hook(hook_request(source, body, headers=github_headers(Authorization=authorization)), runtime)
     assert response.status_code == 202, response.get_body()
-    assert [sent.json["message"]["subject"] for sent in graph.sent] == [subject]
+    assert [sent.message["subject"] for sent in graph.sent] == [subject]
 
 
 def test_azure_monitor_needs_no_bearer_token(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

@@ -51,7 +51,7 @@ def runtime(mi_runtime: RuntimeFactory) -> Any:
 
 
 def mail(graph: FakeGraph) -> dict[str, Any]:
-    message: dict[str, Any] = graph.sent[-1].json["message"]
+    message: dict[str, Any] = graph.sent[-1].message
     return message
 
 
@@ -71,7 +71,7 @@ def test_uptime_kuma_down_and_up(runtime: Any, graph: FakeGraph) -> None:
     up = post(runtime, "uptime", payload("uptime-kuma.up"))
     assert up.status_code == 202
     assert mail(graph)["subject"] == "[Uptime] Webshop checkout is up"
-    assert [s.json["message"]["internetMessageHeaders"][1]["value"] for s in graph.sent] == ["firing", "resolved"]
+    assert [s.message["internetMessageHeaders"][1]["value"] for s in graph.sent] == ["firing", "resolved"]
 
 
 def test_a_datadog_alert_with_paths_and_a_template(runtime: Any, graph: FakeGraph) -> None:
@@ -84,7 +84,7 @@ def test_a_datadog_alert_with_paths_and_a_template(runtime: Any, graph: FakeGrap
     recovered = {**payload("datadog.triggered"), "id": "7311598125432190001", "alert_transition": "Recovered"}
     recovered["alert_type"] = "success"
     assert post(runtime, "datadog", recovered).status_code == 202
-    assert graph.sent[-1].json["message"]["internetMessageHeaders"][1]["value"] == "resolved"
+    assert graph.sent[-1].message["internetMessageHeaders"][1]["value"] == "resolved"
 
 
 def test_when_mails_only_the_payloads_it_is_true_for(runtime: Any, graph: FakeGraph) -> None:

@@ -485,7 +485,7 @@ def test_form_encoded_delivery_is_mailed(
     assert response.status_code == 202, response.get_body()
     assert response_json(response)["status"] == "accepted"
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert message["subject"] == f"[failure] CI on main — {REPO}"
     assert message["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
     assert {h["name"]: h["value"] for h in message["internetMessageHeaders"]}["X-Mailhook-Status"] == "firing"
@@ -498,7 +498,7 @@ def test_json_delivery_with_lower_case_header_names(
     headers = {"x-github-event": "check_run", "x-github-delivery": DELIVERY}
     request = hook_request("github", fixture("check_run.completed.failure"), headers=headers)
     assert handle_hook(request, mi_runtime(**settings)).status_code == 202
-    assert graph.sent[0].json["message"]["subject"] == f"[failure] lint on fix-vat — {REPO}"
+    assert graph.sent[0].message["subject"] == f"[failure] lint on fix-vat — {REPO}"
 
 
 def test_route_events_through_the_endpoint(
@@ -517,11 +517,11 @@ def test_route_events_through_the_endpoint(
     assert release.status_code == 202
     assert response_json(release)["status"] == "ignored"
     assert "route's events" in response_json(release)["reason"]
-    assert [s.json["message"]["subject"] for s in graph.sent] == [
+    assert [s.message["subject"] for s in graph.sent] == [
         f"[push] 2 commits to main — {REPO}",
         f"[success] CI on main — {REPO}",
     ]
-    assert {s.json["message"]["toRecipients"][0]["emailAddress"]["address"] for s in graph.sent} == {"ci@contoso.com"}
+    assert {s.message["toRecipients"][0]["emailAddress"]["address"] for s in graph.sent} == {"ci@contoso.com"}
 
 
 def test_ping_and_ignored_events_send_nothing(
@@ -558,7 +558,7 @@ def test_script_in_a_commit_message_arrives_escaped(
     request = hook_request("github", form_body(payload), content_type="application/x-www-form-urlencoded",
                            headers=github_headers("workflow_run"))  # fmt: skip
     assert handle_hook(request, mi_runtime(**settings)).status_code == 202
-    message = graph.sent[0].json["message"]
+    message = graph.sent[0].message
     html = message["body"]["content"]
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in html
     assert "&lt;b&gt;CI&lt;/b&gt; on main" in html

@@ -136,8 +136,8 @@ def test_a_valid_signature_is_accepted(signed_runtime: Runtime, graph: FakeGraph
     response = handle_hook(hook_request("grafana", BODY, headers=headers), signed_runtime)
     assert response.status_code == 202, response.get_body()
     [sent] = graph.sent
-    assert sent.json["message"]["subject"] == "[FIRING:2] High CPU usage Platform (platform)"
-    assert sent.json["message"]["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
+    assert sent.message["subject"] == "[FIRING:2] High CPU usage Platform (platform)"
+    assert sent.message["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
 
 
 def _signed_at(offset_s: int) -> dict[str, str]:
@@ -172,7 +172,7 @@ def test_the_tampered_body_is_still_a_valid_payload(mi_runtime: RuntimeFactory, 
     assert TAMPERED != BODY
     runtime = mi_runtime(MAIL_DEFAULT_TO="oncall@contoso.com")
     assert handle_hook(hook_request("grafana", TAMPERED), runtime).status_code == 202
-    assert graph.sent[0].json["message"]["subject"] == "[RESOLVED] High CPU usage Platform (platform)"
+    assert graph.sent[0].message["subject"] == "[RESOLVED] High CPU usage Platform (platform)"
 
 
 def test_without_a_secret_no_signature_is_needed(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

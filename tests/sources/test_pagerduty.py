@@ -255,7 +255,7 @@ def test_a_signed_incident_is_mailed_once_however_often_it_comes(mi_runtime: Run
     first = post(runtime, RAW, {"X-PagerDuty-Signature": sign(RAW, SECRET)})
     assert (first.status_code, response_json(first)["status"]) == (202, "accepted"), first.get_body()
     [sent] = graph.sent
-    message = sent.json["message"]
+    message = sent.message
     assert message["subject"] == "[TRIGGERED] #4711 Checkout p99 latency above 2 s (prod-eu) — Checkout API"
     assert message["toRecipients"] == [{"emailAddress": {"address": "oncall@contoso.com"}}]
     assert message["importance"] == "high"
@@ -266,7 +266,7 @@ def test_a_signed_incident_is_mailed_once_however_often_it_comes(mi_runtime: Run
     assert len(graph.sent) == 1
     resolved = body("incident.resolved")
     assert post(runtime, resolved, {"X-PagerDuty-Signature": sign(resolved, OLD_SECRET)}).status_code == 202
-    assert [s.json["message"]["subject"].split("]")[0] for s in graph.sent] == ["[TRIGGERED", "[RESOLVED"]
+    assert [s.message["subject"].split("]")[0] for s in graph.sent] == ["[TRIGGERED", "[RESOLVED"]
 
 
 def test_a_forged_or_tampered_delivery_sends_nothing(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

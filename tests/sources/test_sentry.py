@@ -216,13 +216,13 @@ def test_a_signed_alert_is_mailed_once_however_often_it_comes(mi_runtime: Runtim
     first = post(runtime, "event_alert.triggered")
     assert (first.status_code, response_json(first)["status"]) == (202, "accepted"), first.get_body()
     [sent] = graph.sent
-    assert sent.json["message"]["subject"] == "[ERROR] GatewayTimeout: payment gateway did not answer within 10 s"
-    assert "checkout.payments in charge_card" in sent.json["message"]["body"]["content"]
+    assert sent.message["subject"] == "[ERROR] GatewayTimeout: payment gateway did not answer within 10 s"
+    assert "checkout.payments in charge_card" in sent.message["body"]["content"]
     replayed = post(runtime, "event_alert.triggered", headers={"Request-ID": "another-request-id"})
     assert (replayed.status_code, response_json(replayed)["status"]) == (202, "duplicate")
     for name in ("metric_alert.critical", "metric_alert.resolved", "issue.created"):
         assert post(runtime, name).status_code == 202
-    assert [s.json["message"]["subject"].split("]")[0] for s in graph.sent] == [
+    assert [s.message["subject"].split("]")[0] for s in graph.sent] == [
         "[ERROR",
         "[CRITICAL",
         "[RESOLVED",

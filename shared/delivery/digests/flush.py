@@ -32,7 +32,6 @@ from shared.delivery.mailbox import Purpose
 from shared.delivery.queue_worker import retry_delay_s
 from shared.logs import get_logger, request_context
 from shared.mail.digest import compose_digest
-from shared.mail.graph_message import SendMailRequest
 from shared.problems import Deferred, OutcomeUnknown, Problem, RetryLater
 
 log = get_logger(__name__)
@@ -81,9 +80,7 @@ class DigestFlusher:
         if not held:
             self._holding.remove_batch(group, [])
             return True
-        digest = compose_digest(
-            held[0].mailbox, [(item.line, SendMailRequest.model_validate_json(item.body)) for item in held]
-        )
+        digest = compose_digest(held[0].mailbox, [(item.line, item.request()) for item in held])
         claim = self._dispatcher.claim(f"digest:{group}:{batch.batch_id}", batch.batch_id, ttl_s=DIGEST_KEY_TTL_S)
         if not claim.first:
             if claim.outcome is Outcome.SENT:

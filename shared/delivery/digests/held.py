@@ -2,7 +2,8 @@
 
 One partition per digest group (a route, its sender mailbox and its recipients), holding:
 - one row per held notification, its row key ordered by when it was held: its digest line, its
-  idempotency key, and the exact Graph request (in the row while it fits, else in a blob);
+  idempotency key, and the exact Graph request (in the row while it fits, else in a blob) with its
+  content type (``ContentType``, only when it is the MIME form's text/plain);
 - ``flush``: the group's flush is scheduled (a delayed message on the ``mailhook-digests`` queue);
 - ``batch``: the notifications a digest being sent names, fixed before it is sent, so a flush that
   is retried after a crash sends the same digest under the same idempotency key, never a second one.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.logs import get_logger
 from shared.mail.digest_line import DigestLine
-from shared.mail.graph_message import GraphSend, SendMailRequest
+from shared.mail.graph_message import JSON_CONTENT_TYPE, MIME_CONTENT_TYPE, GraphSend, SendMailRequest
 from shared.problems import StorageUnavailable
 
 if TYPE_CHECKING:
@@ -65,9 +66,23 @@ class HeldNotification:
     mailbox: str
     body: bytes  # the Graph request it would have been sent as
     blob: str | None  # where the body is kept when it did not fit in the row
+    content_type: str = JSON_CONTENT_TYPE  # the body's form (GraphSend.content_type)
 
     def mail(self) -> GraphSend:
+        if self.content_type == MIME_CONTENT_TYPE:
+            from shared.mail.mime_request import content_of
+
+            return GraphSend(self.mailbox, None, self.body, mime=content_of(self.body))
         return GraphSend(self.mailbox, SendMailRequest.model_validate_json(self.body), self.body)
+
+    def request(self) -> SendMailRequest:
+        """The JSON form its digest entry is composed from; a MIME mail is read back (we built it)."""
+        if self.content_type == MIME_CONTENT_TYPE:
+            from shared.mail.mime_message import request_of_generated
+            from shared.mail.mime_request import decode_graph_mime
+
+            return request_of_generated(decode_graph_mime(self.body))
+        return SendMailRequest.model_validate_json(self.body)
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,8 @@ class HeldNotifications:
             "Line": mail.digest.to_json(),
             "Mailbox": mail.mailbox,
         }
+        if mail.content_type != JSON_CONTENT_TYPE:
+            entity["ContentType"] = mail.content_type
         try:
             text = mail.body.decode()
             if len(text) <= MAX_INLINE_BODY_CHARS:
@@ -263,6 +280,7 @@ class HeldNotifications:
                 mailbox=str(entity.get("Mailbox", "")),
                 body=body,
                 blob=str(entity.get("Blob") or "") or None,
+                content_type=str(entity.get("ContentType") or JSON_CONTENT_TYPE),
             )
 
     def remove_batch(self, group: str, held: list[HeldNotification]) -> None:

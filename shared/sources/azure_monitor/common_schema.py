@@ -144,6 +144,7 @@ def read_common_schema(source: str, data: dict[str, Any]) -> Notification:
         # Action groups retry a webhook that fails (learn.microsoft.com/azure/azure-monitor/alerts/
         # action-groups); the retries are deduplicated on this: one alert instance, one state.
         dedup_key=f"{alert_id}|{monitor_condition or ''}" if alert_id else None,
+        thread_key=f"alert:{alert_id}" if alert_id else None,  # the same alert fired and resolved
     )
 
 
