@@ -11,7 +11,9 @@ For each payload: warm up (the first message fetches the token and compiles temp
    policy, serialize, dedup, token, HTTP (our side of the keep-alive round trip: requests, urllib3,
    the socket) and endpoint (what is left: request id, limits, log lines, the 202 answer).
 
-    python bench/per_message.py [--rounds 9] [--messages 60] [--payload simple ...]
+    python bench/per_message.py [--rounds 9] [--messages 60] [--payload simple ...] [--message-format json]
+
+``--message-format`` is MAIL_MESSAGE_FORMAT: webhook mail as MIME (the default) or Graph's JSON.
 
 The defaults stay under the recipient budget of one process (10,000 per mailbox and day).
 """
@@ -89,6 +91,7 @@ def instrument(timer: ExclusiveTimer, runtime: Any) -> None:
     runtime.sources.get = timed_source
     hook_endpoint.compose = timer.wrap("map", hook_endpoint.compose)  # type: ignore[assignment]
     runtime.renderer.render = timer.wrap("render", runtime.renderer.render)
+    runtime.renderer.render_text = timer.wrap("render", runtime.renderer.render_text)
     runtime.policy.approve = timer.wrap("policy", runtime.policy.approve)
     SendMailRequest.to_json_bytes = timer.wrap("serialize", SendMailRequest.to_json_bytes)  # type: ignore[method-assign]
     runtime.transport.send = timer.wrap("http", runtime.transport.send)
@@ -158,10 +161,11 @@ def _next() -> int:
 
 
 @contextmanager
-def wired_app() -> Iterator[tuple[dict[str, Callable[..., Any]], support.FakeServices]]:
+def wired_app(message_format: str) -> Iterator[tuple[dict[str, Callable[..., Any]], support.FakeServices]]:
     """The app's user functions, configured like a deployed bridge but sending to the fakes."""
     with support.FakeServices() as fakes:
-        support.use_environment(support.app_environment(fakes.graph_base_url, fakes.identity_environment))
+        environment = support.app_environment(fakes.graph_base_url, fakes.identity_environment)
+        support.use_environment({**environment, "MAIL_MESSAGE_FORMAT": message_format})
         support.worker_logging()
         yield support.http_functions(), fakes
 
@@ -171,10 +175,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--messages", type=int, default=60)
     parser.add_argument("--payload", action="append", choices=list(support.PAYLOADS))
+    parser.add_argument("--message-format", choices=["mime", "json"], default="mime")
     args = parser.parse_args()
     payloads = args.payload or list(support.PAYLOADS)
 
-    with wired_app() as (functions, fakes):
+    with wired_app(args.message_format) as (functions, fakes):
         from shared.runtime import current_runtime
 
         first: dict[str, float] = {}

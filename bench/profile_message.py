@@ -30,7 +30,7 @@ def main() -> None:
 
     function, _, _ = support.PAYLOADS[args.payload]
     body = support.body_of(args.payload)
-    with per_message.wired_app() as (functions, _):
+    with per_message.wired_app("mime") as (functions, _):
         handler = functions[function]
         for _ in range(50):
             handler(support.http_request(function, body))
