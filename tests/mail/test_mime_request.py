@@ -181,3 +181,14 @@ def test_random_header_soup_is_always_a_problem_document_or_a_message() -> None:
         soup = b"".join(generator.choice(pieces) for _ in range(generator.randint(1, 30)))
         with contextlib.suppress(Problem):  # a problem document; anything else fails the test
             read_mime_request("message/rfc822", b"From: bridge@contoso.com\r\n" + soup + b"\r\n\r\nbody")
+
+
+def test_an_html_part_with_a_script_is_refused_as_in_json() -> None:
+    mime = EmailMessage()
+    mime["From"], mime["To"] = SENDER, "ops@contoso.com"
+    mime.set_content("plain")
+    mime.add_alternative('<p>hi</p><SCRIPT src="https://evil.example/x.js"></SCRIPT>', subtype="html", cte="base64")
+    with pytest.raises(InvalidMime) as caught:
+        read_mime_request("message/rfc822", mime.as_bytes())
+    assert caught.value.errors[0].message == "an HTML body must not contain <script> elements"
+    assert caught.value.errors[0].field.startswith("part ")
