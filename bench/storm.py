@@ -146,7 +146,7 @@ def storm(alerts: int, count: int, delivery: str) -> dict[str, Any]:
         def covered() -> set[str]:
             names: set[str] = set()
             for request in graph.delivered:
-                message = request.json["message"]
+                message = request.message
                 names |= set(_NAME.findall(message["subject"] + message["body"]["content"]))
             return names & expected
 
@@ -163,10 +163,10 @@ def storm(alerts: int, count: int, delivery: str) -> dict[str, Any]:
             "answered_202": statuses.count(202),
             "seconds_to_answer_all": round(answered_s, 2),
             "mails_sent": len(sent),
-            "digests": sum(1 for r in sent if r.json["message"]["subject"].startswith("[DIGEST]")),
+            "digests": sum(1 for r in sent if r.message["subject"].startswith("[DIGEST]")),
             "alerts_covered": len(covered()),
             "blocked": len(graph.blocked),
-            "recipients": sum(len(r.json["message"].get("toRecipients") or []) for r in sent),
+            "recipients": sum(len(r.message.get("toRecipients") or []) for r in sent),
             "seconds_until_last_alert_delivered": round(last_covered_s, 2),
             "most_in_flight": max(graph.max_concurrent_per_mailbox.values(), default=0),
             "concurrency_refusals": graph.concurrency_refusals,
