@@ -28,13 +28,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--graph-delay-s", type=float, default=0.0)
     parser.add_argument("--entra", action="store_true", help="also start FakeEntra (HTTPS) with a registered app")
+    parser.add_argument(
+        "--large-messages",
+        action="store_true",
+        help="a mailbox whose maximum message size is 150 MB; uploads are hashed, not kept",
+    )
     args = parser.parse_args()
 
     from tests.fakes.graph import FakeGraph
     from tests.fakes.identity import FakeManagedIdentity
 
     with ExitStack() as stack:
-        graph = stack.enter_context(FakeGraph(default_delay_s=args.graph_delay_s))
+        large = {"max_message_bytes": 150 * 1024 * 1024, "keep_content": False} if args.large_messages else {}
+        graph = stack.enter_context(FakeGraph(default_delay_s=args.graph_delay_s, **large))
         identity = stack.enter_context(FakeManagedIdentity())
         identity.on_issue = graph.valid_tokens.add
         description: dict[str, Any] = {
@@ -61,11 +67,15 @@ def main() -> None:
             if line.strip() != "stats":
                 continue
             statuses: dict[str, int] = {}
+            operations: dict[str, int] = {}
             for request in graph.requests:
                 statuses[str(request.status)] = statuses.get(str(request.status), 0) + 1
+                operations[request.operation] = operations.get(request.operation, 0) + 1
             support.emit(
                 {
                     "graph_requests": len(graph.requests),
+                    "graph_operations": operations,
+                    "mails_sent": len(graph.mails),
                     "graph_statuses": statuses,
                     "graph_mailboxes": sorted({r.mailbox or "" for r in graph.requests}),
                     "max_in_flight_per_mailbox": graph.max_concurrent_per_mailbox,

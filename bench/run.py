@@ -81,6 +81,9 @@ def main() -> None:
     sections["token_economy"] = run_section(python, "token_economy.py")
     sections["throughput"] = run_section(python, "throughput.py", "--seconds", "4" if args.quick else "6")
     sections["storm"] = run_section(python, "storm.py", "--alerts", "60" if args.quick else "240")
+    sections["send_methods"] = run_section(
+        python, "send_methods.py", "--messages", messages, "--attachment-mib", "30" if args.quick else "140"
+    )
     if args.bench_python:
         sections["peers"] = run_section(args.bench_python, "peers.py", "--rounds", rounds, "--messages", messages)
     memory = [run_section(python, "memory.py")]
@@ -338,6 +341,33 @@ def render(run: dict[str, Any]) -> str:
                 f"{entry['table_requests_per_alert']:.1f} | {entry['cpu_ms_per_alert']:.1f} |"
             )
         add("")
+
+    methods = sections.get("send_methods", {})
+    add("## 4c. Send methods, and a large attachment\n")
+    if methods.get("failed") or not methods:
+        add(f"Failed: `{methods.get('error', 'not run')[-300:]}`\n")
+    else:
+        add(
+            f"{methods['messages']} messages per payload through the user function, per `MAIL_SEND_METHOD`; CPU of "
+            "the bridge's process, HTTP included (the fake Graph runs in another process).\n"
+        )
+        add("| method | payload | Graph calls / message | CPU µs / message |")
+        add("|---|---|---:|---:|")
+        for entry in methods["methods"]:
+            for name in ("reference-1", "simple"):
+                figures = entry[name]
+                add(
+                    f"| {entry['method']} | {name} | {figures['graph_calls_per_message']:g} | "
+                    f"{_f(figures['cpu_us_per_message'])} |"
+                )
+        large = methods["large"]
+        add(
+            f"\nOne {large['attachment_mib']} MiB attachment ({large['graph_request_mib']:.0f} MiB of JSON with its "
+            f"base64) through an upload session on loopback: {large['seconds']:.1f} s "
+            f"({large['upload_mib_per_s']:.0f} MiB/s, {large['cpu_s']:.1f} s of CPU), {large['graph_calls']} Graph "
+            f"calls ({large['uploads']} chunk uploads), peak RSS {large['rss_peak_mib']:.0f} MiB "
+            f"({large['rss_before_mib']:.0f} MiB before the message was built).\n"
+        )
 
     add("## 5. Peers\n")
     if not peers:

@@ -145,10 +145,12 @@ def http_request(function: str, body: bytes) -> Any:
 class FakeServices:
     """bench/fake_services.py as a child process: the fake Graph and identity, and Entra if asked."""
 
-    def __init__(self, *, graph_delay_s: float = 0.0, entra: bool = False) -> None:
+    def __init__(self, *, graph_delay_s: float = 0.0, entra: bool = False, large_messages: bool = False) -> None:
         command = [sys.executable, str(BENCH / "fake_services.py"), "--graph-delay-s", str(graph_delay_s)]
         if entra:
             command.append("--entra")
+        if large_messages:
+            command.append("--large-messages")
         self._process = subprocess.Popen(  # noqa: S603 (our own script)
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
         )

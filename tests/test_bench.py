@@ -62,3 +62,13 @@ def test_storm_counts_alerts_covered_and_table_requests() -> None:
     [run] = result["runs"]
     assert (run["alerts_covered"], run["blocked"]) == (8, 0)
     assert run["table_requests_per_alert"] > 0 and run["cpu_ms_per_alert"] > 0
+
+
+def test_send_methods_counts_graph_calls_per_method_and_a_large_upload() -> None:
+    result = run_section("send_methods.py", "--messages", "2", "--attachment-mib", "4")
+    sendmail, draft = result["methods"]
+    assert sendmail["reference-1"]["graph_calls_per_message"] == 1
+    assert draft["reference-1"]["graph_calls_per_message"] == 2  # the draft with its attachments, then /send
+    large = result["large"]
+    assert (large["mails_sent"], large["uploads"]) == (1, 2)  # 4 MiB in chunks of 3.75 MiB
+    assert large["rss_peak_mib"] >= large["rss_before_mib"] > 0

@@ -149,3 +149,20 @@ def test_concurrent_takeovers_of_a_lapsed_claim_have_one_winner(
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(claim, range(8))) == 1
+
+
+def test_an_unknown_outcome_is_reopened_by_exactly_one_of_many(new_store: Callable[[], IdempotencyStore]) -> None:
+    # The draft method finishes a send whose outcome is unknown: one repeat at a time may try.
+    store, key = new_store(), fresh_key()
+    first = store.claim(key, "request-1", ttl_s=60)
+    assert store.reopen(key, "request-1", ttl_s=60) is None, "not unknown: nothing to reopen"
+    store.complete(first, Outcome.UNKNOWN)
+    with ThreadPoolExecutor(8) as pool:
+        reopened = list(pool.map(lambda _: store.reopen(key, "request-1", ttl_s=60), range(8)))
+    [winner] = [claim for claim in reopened if claim is not None]
+    assert (winner.first, winner.request_id) == (True, "request-1")
+    repeat = store.claim(key, "request-2", ttl_s=60)
+    assert (repeat.first, repeat.outcome) == (False, None), "in progress while it is being finished"
+    store.complete(winner)
+    assert store.claim(key, "request-3", ttl_s=60).outcome is Outcome.SENT
+    assert store.reopen(key, "request-1", ttl_s=60) is None
