@@ -366,7 +366,8 @@ def render(run: dict[str, Any]) -> str:
             f"base64) through an upload session on loopback: {large['seconds']:.1f} s "
             f"({large['upload_mib_per_s']:.0f} MiB/s, {large['cpu_s']:.1f} s of CPU), {large['graph_calls']} Graph "
             f"calls ({large['uploads']} chunk uploads), peak RSS {large['rss_peak_mib']:.0f} MiB "
-            f"({large['rss_before_mib']:.0f} MiB before the message was built).\n"
+            f"({large['rss_before_mib']:.0f} MiB before the message was built); the send itself allocated at most "
+            f"{large['send_traced_peak_mib']:.0f} MiB (tracemalloc): one chunk at a time.\n"
         )
 
     add("## 5. Peers\n")
