@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 from typing import Any
 
 import azure.functions as func
@@ -181,6 +182,24 @@ def test_a_retry_after_a_sent_but_unconfirmed_send_is_a_duplicate(mi_runtime: Ru
     assert retry.status_code == 202, retry.get_body()
     assert response_json(retry)["status"] == "duplicate"
     assert len(graph.mails) == 1
+
+
+def test_a_resumed_send_waits_for_a_sent_copy_on_its_way_rather_than_sending_again(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    # Exchange files the Sent Items copy after its transport; a retry arriving before it sees nothing.
+    runtime = mi_runtime(**DRAFT)
+    graph.sent_copy_delay_s = 6.0
+    graph.inject("send", "cut_after")
+    graph.inject("get", *NOT_ANSWERED)
+    assert send(runtime, key="k-lag").status_code == 504
+    graph.sent_copy_delay_s = 0.0
+    for copy in graph.sent_items():
+        copy.visible_at = time.monotonic() + 0.7
+    retry = send(runtime, key="k-lag")
+    assert response_json(retry)["status"] == "duplicate", retry.get_body()
+    assert len(graph.mails) == 1
+    assert graph.drafts() == []
 
 
 def test_sendmail_lost_answers_stay_unknown(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:

@@ -175,6 +175,7 @@ class StoredMessage:
     attachments: list[StoredAttachment] = field(default_factory=list)
     mime: bytes | None = None  # a draft created from MIME: its bytes
     attached_at: float = 0.0  # time.monotonic() of its last attachment
+    visible_at: float = 0.0  # time.monotonic() from which GET and $filter see it (a sent copy on its way)
 
     def extended_property(self, property_id: str) -> str | None:
         for item in self.message.get("singleValueExtendedProperties") or []:
@@ -273,6 +274,7 @@ class FakeGraph(FakeHttpServer):
         session_lifetime_s: float = 900.0,
         keep_content: bool = True,
         tracked_property: str | None = None,
+        sent_copy_delay_s: float = 0.0,
     ) -> None:
         super().__init__()
         self.mailbox_concurrency = mailbox_concurrency
@@ -281,6 +283,8 @@ class FakeGraph(FakeHttpServer):
         self.session_lifetime_s = session_lifetime_s
         self.keep_content = keep_content
         self.tracked_property = tracked_property
+        # How long after a send its copy takes to show in Sent Items (Exchange's transport, Outbox).
+        self.sent_copy_delay_s = sent_copy_delay_s
         self._recipients_accepted: dict[str, int] = {}
         self._blocked_mailboxes: set[str] = set()
         self._blocked: list[GraphRequest] = []
@@ -525,7 +529,7 @@ class FakeGraph(FakeHttpServer):
         message_id = urllib.parse.unquote(match["id"])
         with self._lock:
             stored = self._messages.get(message_id)
-        if stored is None or stored.mailbox.lower() != mailbox.lower():
+        if stored is None or stored.mailbox.lower() != mailbox.lower() or stored.visible_at > time.monotonic():
             return error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         if operation == "get":
             if fault == "transient_not_found":
@@ -606,8 +610,11 @@ class FakeGraph(FakeHttpServer):
         by_message_id = _MESSAGE_ID_FILTER.match(expression)
         if by_property is None and by_message_id is None:
             return self._error(400, "ErrorInvalidUrlQueryFilter", f"FakeGraph cannot filter on {expression!r}.", ids)
+        now = time.monotonic()
         with self._lock:
-            candidates = [m for m in self._messages.values() if m.mailbox.lower() == mailbox.lower()]
+            candidates = [
+                m for m in self._messages.values() if m.mailbox.lower() == mailbox.lower() and m.visible_at <= now
+            ]
         if by_property is not None:
             found = [m for m in candidates if m.extended_property(by_property["id"]) == by_property["value"]]
         else:
@@ -781,6 +788,7 @@ class FakeGraph(FakeHttpServer):
         copy = self._store(stored.mailbox, stored.message, stored.internet_message_id, is_draft=False)
         copy.attachments = stored.attachments
         copy.mime = stored.mime
+        copy.visible_at = time.monotonic() + self.sent_copy_delay_s
         return HttpAnswer(status=202, headers=ids, delay_s=self.default_delay_s)
 
     # -- the mailbox's store ------------------------------------------------------------------

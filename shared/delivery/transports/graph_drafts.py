@@ -64,6 +64,8 @@ ASSUMED_UPLOAD_BYTES_PER_S = 1_000_000
 SETTLE_LOOKS = 4
 SETTLE_PAUSE_S = 0.5
 SETTLE_BUDGET_S = 15.0
+# Resuming an earlier attempt that left nothing to find: looks again that many times before a new draft.
+RESUME_LOOKS = 2
 MAX_CHUNK_FAILURES = 6
 UPLOAD_SESSIONS_PER_ATTACHMENT = 2
 
@@ -152,6 +154,13 @@ class _DraftSend:
                 log.info("resumed: the earlier send of request %s went out", self._request_id)
                 self._discard([message.id for message in found if message.is_draft])
                 return False
+            if not found:
+                # Nothing yet: the earlier attempt may have created nothing, or its sent copy may still
+                # be on its way to Sent Items. Looked for again before a new draft is made.
+                found = self._looked_up(lambda: self._find_after_pause(), resumable=True)
+                if any(not message.is_draft for message in found):
+                    self._discard([message.id for message in found if message.is_draft])
+                    return False
             if found:
                 draft, extra = found[0], found[1:]
                 self._discard([message.id for message in extra])  # never sent: one draft is enough
@@ -299,7 +308,7 @@ class _DraftSend:
                 if self._sent_copy_exists(draft, deadline):
                     log.info("the draft is gone and its copy is in the mailbox: it was sent")
                     return True
-            except (OutcomeUnknown, RetryLater):
+            except Problem:  # whatever went wrong while asking, the send's outcome stays unknown
                 continue
         raise DraftOutcomeUnknown(
             "Graph's answer to the draft's /send was lost and Graph could not yet tell whether it went out. "
@@ -321,6 +330,15 @@ class _DraftSend:
             f"and ep/value eq '{_odata_quote(self._request_id)}')"
         )
         return self._find(expression, deadline)
+
+    def _find_after_pause(self) -> list[FoundMessage]:
+        found: list[FoundMessage] = []
+        for _ in range(RESUME_LOOKS):
+            self._graph.pause(SETTLE_PAUSE_S)
+            found = self._find_by_property(self._settle_deadline())
+            if found:
+                break
+        return found
 
     def _find(self, expression: str, deadline: float) -> list[FoundMessage]:
         query = urllib.parse.urlencode(
