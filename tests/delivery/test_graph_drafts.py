@@ -270,3 +270,31 @@ def test_graph_throttling_of_a_draft_step_is_retried(mi_runtime: RuntimeFactory,
 
 def bearer() -> dict[str, str]:
     return {"Authorization": "Bearer test-token"}
+
+
+def test_an_upload_session_that_expires_is_replaced_once_then_503_and_nothing_sent(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    graph.session_lifetime_s = 0.0  # every session has expired by its first PUT
+    payload, _ = with_file(3_500_000)
+    response = send(mi_runtime(), payload)
+    assert response.status_code == 503, response.get_body()
+    assert response_json(response)["code"] == "graph_unavailable"
+    assert len(graph.operations("createUploadSession")) == 2
+    assert graph.mails == []
+    assert graph.drafts() == [], "the draft that will not be sent is deleted"
+
+
+def test_the_mailbox_limits_of_the_fake_apply_to_drafts(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    graph.default_delay_s = 0.05
+    graph.recipients_per_day = 10
+    runtime = mi_runtime(**DRAFT)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda n: send(runtime, {**SIMPLE, "subject": f"s{n}"}).status_code, range(12)))
+    assert statuses == [202] * 12
+    assert graph.max_concurrent_per_mailbox[SENDER] <= 4, "at most 4 in flight, draft steps included"
+    assert len(graph.mails) == 12
+    assert sum(mail.blocked for mail in graph.mails) == 2, "past 10 recipients the mailbox is blocked"
+    assert len(graph.blocked) == 2
