@@ -61,7 +61,13 @@ def generated_mime(mailbox: str, request: SendMailRequest, parts: GeneratedParts
     message = request.message
     domain = address_domain(mailbox)
     mime = EmailMessage(policy=_POLICY)
-    mime["From"] = Address(addr_spec=mailbox)
+    if message.from_ is not None and message.from_.email_address.address.lower() != mailbox.lower():
+        # A route's `from` that is a list or group (MAIL_ALLOWED_FROM): the mail is from it, the
+        # mailbox in the URL sends it, as the JSON form's from and sender say.
+        mime["From"] = _address(message.from_)
+        mime["Sender"] = Address(addr_spec=mailbox)
+    else:
+        mime["From"] = Address(addr_spec=mailbox)
     for header, recipients in (
         ("To", message.to_recipients),
         ("Cc", message.cc_recipients),

@@ -184,3 +184,16 @@ def test_the_format_settings_are_checked_at_start() -> None:
         settings_from(MAIL_MESSAGE_FORMAT="xml", MAIL_THREAD_BY_DATE="weekly")
     assert {problem.setting for problem in caught.value.problems} == {"MAIL_MESSAGE_FORMAT", "MAIL_THREAD_BY_DATE"}
     assert settings_from().message_format == MessageFormatSettings(MessageFormat.MIME, ThreadByDate.NONE)
+
+
+def test_a_route_from_a_list_is_from_the_list_and_sent_by_the_mailbox(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    routes = json.dumps({"default": {"to": ["oncall@contoso.com"], "from": "alerts-list@contoso.com"}})
+    runtime = mi_runtime(MAIL_ROUTES=routes, MAIL_ALLOWED_FROM="alerts-list@contoso.com")
+    response = handle_hook(hook_request("alertmanager", fixture("firing-single.json")), runtime)
+    assert response.status_code == 202, response.get_body()
+    [request] = graph.sent
+    assert request.path == "/v1.0/users/bridge@contoso.com/sendMail"
+    assert request.mime is not None
+    assert (request.mime["From"], request.mime["Sender"]) == ("alerts-list@contoso.com", "bridge@contoso.com")
