@@ -133,7 +133,7 @@ def test_queue_mode_carries_the_mime_form_to_graph(tmp_path: Path, azurite: str)
         with devserver(settings, environment) as base_url:
             assert post(base_url, base64.b64encode(small), "text/plain").status_code == 202
             assert post(base_url, large, "message/rfc822").status_code == 202
-            assert wait_until(lambda: len(graph.sent) == 2, timeout_s=20), "the queue function sent both"
+            assert wait_until(lambda: len(graph.sent) == 2, timeout_s=90), "the queue function sent both"
         sent = {request.mime["Subject"]: request for request in graph.sent if request.mime is not None}
         assert sent["small"].body == base64.b64encode(small)
         assert base64.b64decode(sent["large"].body) == large
