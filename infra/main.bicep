@@ -42,12 +42,13 @@ param mailAllowedRecipientDomains string = ''
 ])
 param mailTransport string = 'graph'
 
-@description('MAIL_MESSAGE_FORMAT: mime sends webhook mail with a text part, Auto-Submitted and threading headers; json keeps Graph\'s JSON form.')
+@description('MAIL_MESSAGE_FORMAT: mime sends webhook mail with a text part, Auto-Submitted and threading headers; json keeps Graph\'s JSON form; empty picks mime with the sendmail method and json with draft (drafts are made of the JSON form).')
 @allowed([
+  ''
   'mime'
   'json'
 ])
-param mailMessageFormat string = 'mime'
+param mailMessageFormat string = ''
 
 @description('MAIL_THREAD_BY_DATE: none threads a route\'s alert group for ever; daily starts a new thread each UTC day.')
 @allowed([

@@ -61,10 +61,11 @@ param alwaysReadyInstanceCount int = 0
 ])
 param mailTransport string = 'graph'
 @allowed([
+  ''
   'mime'
   'json'
 ])
-param mailMessageFormat string = 'mime'
+param mailMessageFormat string = ''
 @allowed([
   'none'
   'daily'
