@@ -137,18 +137,3 @@ def test_chaos_direct_with_sendmail_never_twice_never_2xx_unsent(mi_runtime: Run
     told_sent = {f"m{n}" for n, status in enumerate(statuses) if status == 202}
     assert told_sent <= set(sent), "none told 2xx without being sent"
     assert 409 in statuses, "the chaos lost answers, reported as unknown"
-
-
-@pytest.fixture
-def queue_runtime(mi_runtime: RuntimeFactory, azurite: str) -> Callable[..., Runtime]:
-    def factory(**settings: str) -> Runtime:
-        return mi_runtime(
-            **{
-                "MAIL_DELIVERY": "queue",
-                "MAIL_QUEUE_NAME": f"q-{uuid.uuid4().hex[:12]}",
-                "AzureWebJobsStorage": azurite,
-                **settings,
-            }
-        )
-
-    return factory

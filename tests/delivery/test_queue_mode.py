@@ -35,24 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SIMPLE = {"to": "ops@contoso.com", "subject": "Disk full", "text": "93%"}
 
 
-@pytest.fixture
-def queue_runtime(mi_runtime: RuntimeFactory, azurite: str) -> Callable[..., Runtime]:
-    """A queue-mode Runtime on its own queue, so tests never see each other's messages."""
-
-    def factory(**settings: str) -> Runtime:
-        return mi_runtime(
-            **{
-                "MAIL_DELIVERY": "queue",
-                "MAIL_QUEUE_NAME": f"q-{uuid.uuid4().hex[:12]}",
-                "AzureWebJobsStorage": azurite,
-                "MAIL_DEFAULT_TO": "oncall@contoso.com",
-                **settings,
-            }
-        )
-
-    return factory
-
-
 def queue_client(azurite: str, name: str) -> QueueClient:
     queue = QueueClient.from_connection_string(
         azurite, name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
