@@ -327,6 +327,69 @@ def test_caller_html_is_sanitized_in_both_forms(mi_runtime: RuntimeFactory, grap
         assert kept in sent, kept
 
 
+def _embedded(kind: str, html: str, *, attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"@odata.type": f"#microsoft.graph.{kind}", "body": {"contentType": "HTML", "content": html}}
+    if kind == "message":
+        item["subject"] = "forwarded"
+    if attachments:
+        item["attachments"] = attachments
+    return {"@odata.type": "#microsoft.graph.itemAttachment", "name": kind, "item": item}
+
+
+def _dropped_and_kept(html: str) -> None:
+    lowered = html.lower()
+    for dropped in ("<meta", "onclick", "onerror", "javascript:", "data:", "<iframe", "<form", "position"):
+        assert dropped not in lowered, dropped
+    assert "<p>your password expires</p>" in lowered and 'href="https://contoso.com/help"' in lowered
+
+
+def test_an_item_attachments_html_is_sanitized_at_every_depth(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    """An embedded message or event shows as a message does: its HTML (and its own items') obeys the same rules."""
+    innermost = _embedded("message", PHISHING_HTML)
+    middle = _embedded("message", PHISHING_HTML, attachments=[innermost])
+    text_item = {"@odata.type": "#microsoft.graph.message", "body": {"contentType": "text", "content": "<b>"}}
+    body = {
+        "message": {
+            "subject": "x",
+            "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            "attachments": [
+                _embedded("message", PHISHING_HTML, attachments=[middle]),
+                _embedded("event", PHISHING_HTML),
+                # A text body is not HTML: passed on as written, as the message's own text body is.
+                {"@odata.type": "#microsoft.graph.itemAttachment", "item": text_item},
+            ],
+        }
+    }
+    assert handle_mail(mail_request(body), mi_runtime()).status_code == 202
+    [attachment, event, text] = graph.sent[0].message["attachments"]  # what the fake Graph received, as JSON
+    nested = attachment["item"]
+    for depth in range(3):
+        _dropped_and_kept(nested["body"]["content"])
+        assert nested["subject" if depth == 0 else "@odata.type"]  # the rest of the item is passed on
+        nested = nested["attachments"][0]["item"] if depth < 2 else nested
+    _dropped_and_kept(event["item"]["body"]["content"])
+    assert text["item"]["body"]["content"] == "<b>"
+
+
+def test_a_script_in_a_nested_item_attachment_is_refused_naming_its_path(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    inner = _embedded("event", "<p>ok</p><script>steal()</script>")
+    body = {
+        "message": {
+            "subject": "x",
+            "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            "attachments": [_embedded("message", "<p>fine</p>", attachments=[inner])],
+        }
+    }
+    response = handle_mail(mail_request(body), mi_runtime())
+    assert response.status_code == 400, response.get_body()
+    [error] = response_json(response)["errors"]
+    assert error["field"] == "message.attachments[0].item"
+    assert error["message"].startswith("attachments[0].item.body.content: an HTML body must not contain <script>")
+    assert graph.sent == []
+
+
 @pytest.mark.parametrize(
     "payload",
     [{}, json.loads((DATA / "alertmanager" / "firing-grouped.json").read_text())],

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shared.mail.graph_message import Message, SendMailRequest
+from shared.mail.graph_message import ItemAttachment, Message, SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import FieldError, Problem, field_path
 
@@ -158,10 +158,22 @@ def _refuse_reserved_headers(request: SendMailRequest, prefix: str, simple_heade
 
 
 def _with_sanitized_html(request: SendMailRequest) -> SendMailRequest:
-    body = request.message.body
-    if body is None or not body.is_html:
+    """The message's HTML body, and every HTML body of its item attachments' items, sanitized."""
+    message = request.message
+    body = message.body
+    items = [index for index, a in enumerate(message.attachments or ()) if isinstance(a, ItemAttachment)]
+    if (body is None or not body.is_html) and not items:
         return request
-    from shared.mail.html_sanitizer import sanitize_html
+    from shared.mail.html_sanitizer import sanitize_embedded_html, sanitize_html
 
-    sanitized = body.model_copy(update={"content": sanitize_html(body.content)})
-    return request.model_copy(update={"message": request.message.model_copy(update={"body": sanitized})})
+    update: dict[str, Any] = {}
+    if body is not None and body.is_html:
+        update["body"] = body.model_copy(update={"content": sanitize_html(body.content)})
+    if items:
+        attachments = list(message.attachments or ())
+        for index in items:
+            attachment = attachments[index]
+            assert isinstance(attachment, ItemAttachment)
+            attachments[index] = attachment.model_copy(update={"item": sanitize_embedded_html(attachment.item)})
+        update["attachments"] = attachments
+    return request.model_copy(update={"message": message.model_copy(update=update)})

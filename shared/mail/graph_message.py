@@ -364,15 +364,25 @@ def _check_one_line_text(value: Any, path: str, depth: int) -> None:
         for index, element in enumerate(value):
             _check_one_line_text(element, f"{path}[{index}]", depth + 1)
     elif isinstance(value, dict):
-        # An itemBody: its content is the one multi-line text; HTML without scripts, as in a message.
-        is_body = isinstance(value.get("content"), str) and "contentType" in value
+        # An itemBody: its content is the one multi-line text; HTML without scripts, as in a message
+        # (and sanitized as a message's is, by shared.mail.draft, with the same is_html_item_body).
+        is_body = is_item_body(value)
         for key, element in value.items():
             if is_body and key == "content":
-                content_type = value.get("contentType")
-                if isinstance(content_type, str) and content_type.lower() == "html" and has_script_element(element):
+                if is_html_item_body(value) and has_script_element(element):
                     raise ValueError(f"{_join(path, key)}: an HTML body must not contain <script> elements")
                 continue
             _check_one_line_text(element, _join(path, key), depth + 1)
+
+
+def is_item_body(value: dict[str, Any]) -> bool:
+    """Whether a JSON object in an embedded item is an itemBody: its content, with a contentType."""
+    return isinstance(value.get("content"), str) and "contentType" in value
+
+
+def is_html_item_body(value: dict[str, Any]) -> bool:
+    content_type = value.get("contentType")
+    return is_item_body(value) and isinstance(content_type, str) and content_type.lower() == "html"
 
 
 def _join(path: str, key: str) -> str:

@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from shared.mail.graph_message import ADAPTIVE_CARD_ATTRIBUTES_RE, ADAPTIVE_CARD_TYPE
+from shared.mail.graph_message import ADAPTIVE_CARD_ATTRIBUTES_RE, ADAPTIVE_CARD_TYPE, is_html_item_body
 
 # A script element up to its end tag, as an HTML tokenizer ends script data at the first "</script".
 _SCRIPT_ELEMENT_RE = re.compile(r"<\s*script\b([^>]*)>(.*?)</\s*script\s*>", re.IGNORECASE | re.DOTALL)
@@ -74,6 +74,25 @@ def sanitize_html(html: str) -> str:
         return cleaned
     head = "".join(f'<script type="{ADAPTIVE_CARD_TYPE}">{card}</script>' for card in cards)
     return f"<html><head>{head}</head><body>{cleaned}</body></html>"
+
+
+def sanitize_embedded_html(value: Any) -> Any:
+    """An item attachment's item with every HTML itemBody in it sanitized, at any depth.
+
+    An embedded message or event is shown as a message is (Outlook opens it in a reading pane), so
+    its HTML, and that of the items attached to it in turn, obeys the same rules as the message's
+    own body. Validation bounded the depth (graph_message.MAX_EMBEDDED_DEPTH). Only the objects on
+    the way to a changed body are copied: the rest, file attachments' base64 included, is shared.
+    """
+    if isinstance(value, list):
+        cleaned_list = [sanitize_embedded_html(element) for element in value]
+        return cleaned_list if any(a is not b for a, b in zip(cleaned_list, value, strict=True)) else value
+    if not isinstance(value, dict):
+        return value
+    if is_html_item_body(value):
+        return {**value, "content": sanitize_html(value["content"])}
+    cleaned = {key: sanitize_embedded_html(element) for key, element in value.items()}
+    return cleaned if any(cleaned[key] is not element for key, element in value.items()) else value
 
 
 def _is_json(text: str) -> bool:
