@@ -390,6 +390,66 @@ def test_a_script_in_a_nested_item_attachment_is_refused_naming_its_path(
     assert graph.sent == []
 
 
+INTERNET_HEADERS = "{00020386-0000-0000-C000-000000000046}"  # PS_INTERNET_HEADERS
+
+
+def _with_headers(headers: list[str], properties: list[str]) -> dict[str, Any]:
+    """A Graph message setting custom headers both ways: internetMessageHeaders and extended properties."""
+    return {
+        "message": {
+            "subject": "x",
+            "toRecipients": [{"emailAddress": {"address": "ops@contoso.com"}}],
+            "internetMessageHeaders": [{"name": name, "value": "v"} for name in headers],
+            "singleValueExtendedProperties": [
+                {"id": f"String {INTERNET_HEADERS} Name {name}", "value": "v"} for name in properties
+            ],
+        }
+    }
+
+
+def test_custom_headers_are_counted_together_however_they_are_written(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime()
+    # Five in all: what Graph takes, and what it receives.
+    assert handle_mail(mail_request(_with_headers(["X-A", "X-B", "X-C"], ["X-D", "X-E"])), runtime).status_code == 202
+    [sent] = graph.sent
+    assert [h["name"] for h in sent.message["internetMessageHeaders"]] == ["X-A", "X-B", "X-C"]
+    assert len(sent.message["singleValueExtendedProperties"]) == 2
+    # Six: refused, naming each header past the fifth, wherever it was written.
+    response = handle_mail(mail_request(_with_headers(["X-A", "X-B", "X-C"], ["X-D", "X-E", "X-F"])), runtime)
+    assert response.status_code == 400, response.get_body()
+    document = response_json(response)
+    assert document["code"] == "invalid_payload"
+    [error] = document["errors"]
+    assert error["field"] == "message.singleValueExtendedProperties[2].id"
+    assert "at most 5 custom headers in internetMessageHeaders and PS_INTERNET_HEADERS" in error["message"]
+    assert len(graph.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "first"),
+    [
+        (_with_headers(["X-Ticket"], ["x-ticket"]), "message.singleValueExtendedProperties[0].id",
+         "message.internetMessageHeaders[0].name"),
+        (_with_headers(["X-Ticket", "X-TICKET"], []), "message.internetMessageHeaders[1].name",
+         "message.internetMessageHeaders[0].name"),
+        (_with_headers([], ["X-Ticket", "x-ticket"]), "message.singleValueExtendedProperties[1].id",
+         "message.singleValueExtendedProperties[0].id"),
+        ({**BASE, "headers": {"X-Ticket": "1", "x-ticket": "2"}}, "headers.x-ticket", "headers.X-Ticket"),
+    ],
+    ids=["both ways", "internetMessageHeaders", "extended properties", "simplified payload"],
+)  # fmt: skip
+def test_a_header_given_twice_in_any_case_is_refused_naming_both(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, body: dict[str, Any], field: str, first: str
+) -> None:
+    response = handle_mail(mail_request(body), mi_runtime())
+    assert response.status_code == 400, response.get_body()
+    [error] = response_json(response)["errors"]
+    assert error["field"] == field and error["message"].endswith(f"is already set, by {first}")
+    assert graph.sent == []
+
+
 @pytest.mark.parametrize(
     "payload",
     [{}, json.loads((DATA / "alertmanager" / "firing-grouped.json").read_text())],

@@ -137,7 +137,7 @@ def simple_mails(draw: st.DrawFn) -> dict[str, Any]:
             ),
             single_line,
             max_size=MAX_CUSTOM_HEADERS,
-        ),
+        ).filter(lambda headers: len({name.lower() for name in headers}) == len(headers)),  # a name once, in any case
         "attachments": st.lists(binary_attachments | text_attachments, max_size=3),
         "saveToSentItems": st.booleans(),
         "from": st.just(ALLOWED_SENDER),

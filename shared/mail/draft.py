@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shared.mail.graph_message import ItemAttachment, Message, SendMailRequest
+from shared.mail.graph_message import MAX_CUSTOM_HEADERS, ItemAttachment, Message, SendMailRequest
 from shared.mail.simple import SimpleMail
 from shared.problems import FieldError, Problem, field_path
 
@@ -95,7 +95,7 @@ def parse_mail_request(payload: Any) -> MailDraft:
             return _parse_simple(payload)
     except ValidationError as exc:
         raise _invalid(exc, prefix if prefix == "Message." else "") from None
-    _refuse_reserved_headers(request, prefix)
+    _check_custom_headers(request, prefix)
     message = request.message
     return MailDraft(
         _with_sanitized_html(request),
@@ -116,7 +116,7 @@ def _parse_simple(payload: dict[str, Any]) -> MailDraft:
     if errors := simple.field_errors():
         raise InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
     request = simple.to_graph()
-    _refuse_reserved_headers(request, "", simple_headers=True)
+    _check_custom_headers(request, "", simple_headers=True)
     return MailDraft(_with_sanitized_html(request), simple.from_)
 
 
@@ -144,17 +144,57 @@ def _field_errors(error: Any, parameter_spelling: str) -> Iterator[FieldError]:
     yield FieldError(path, message.removeprefix("Value error, "))
 
 
-def _refuse_reserved_headers(request: SendMailRequest, prefix: str, simple_headers: bool = False) -> None:
+def _check_custom_headers(request: SendMailRequest, prefix: str, simple_headers: bool = False) -> None:
+    """The caller's internet headers, however written: none reserved, none twice, MAX_CUSTOM_HEADERS in all.
+
+    A header is written in ``internetMessageHeaders`` or as a PS_INTERNET_HEADERS extended property;
+    Exchange keeps both as named properties of that set, one per header name
+    (https://learn.microsoft.com/office/client-developer/outlook/mapi/ps-internet-headers). The message
+    resource says only "Add custom headers only when creating a message, and name them starting with
+    'x-'" (https://learn.microsoft.com/graph/api/resources/message); Graph documents no number, and its answer past
+    five in ``internetMessageHeaders`` is 400 InvalidInternetMessageHeaderCollection, "Maximum number of
+    headers in one message should be less than or equal to 5"
+    (https://learn.microsoft.com/answers/questions/762243), and each distinct name takes a slot of the
+    mailbox's named-property quota for good
+    (https://learn.microsoft.com/exchange/troubleshoot/administration/named-property-limit-reached). So
+    one limit counts both ways together, and a name given twice (in any case: header names are
+    case-insensitive, RFC 5322 section 1.2.2) is refused rather than one value silently kept.
+    """
+    headers = request.message.custom_headers()
+
+    def field_of(name: str, where: str) -> str:
+        return f"headers.{name}" if simple_headers else f"{prefix}{where}"
+
     reserved = [
-        FieldError(
-            f"headers.{name}" if simple_headers else f"{prefix}{where}",
-            f"'{name}' is reserved: X-Mailhook-* are ours, X-MS-Exchange-* Exchange's",
-        )
-        for name, _, where in request.message.custom_headers()
+        FieldError(field_of(name, where), f"'{name}' is reserved: X-Mailhook-* are ours, X-MS-Exchange-* Exchange's")
+        for name, _, where in headers
         if name.lower().startswith(RESERVED_HEADER_PREFIXES)
     ]
     if reserved:
         raise InvalidPayload(f"{len(reserved)} header name(s) are reserved; see 'errors'.", errors=reserved)
+    first_of: dict[str, str] = {}
+    repeated = []
+    for name, _, where in headers:
+        if name.lower() in first_of:
+            repeated.append(FieldError(field_of(name, where), f"'{name}' is already set, by {first_of[name.lower()]}"))
+        else:
+            first_of[name.lower()] = field_of(name, where)
+    if repeated:
+        raise InvalidPayload(f"{len(repeated)} header(s) are given twice; see 'errors'.", errors=repeated)
+    if len(headers) > MAX_CUSTOM_HEADERS:
+        raise InvalidPayload(
+            f"{len(headers)} custom headers; Graph takes at most {MAX_CUSTOM_HEADERS}, in internetMessageHeaders "
+            "and PS_INTERNET_HEADERS extended properties together.",
+            errors=[
+                FieldError(
+                    field_of(name, where),
+                    f"header {index} of {len(headers)}: at most {MAX_CUSTOM_HEADERS} custom headers in "
+                    "internetMessageHeaders and PS_INTERNET_HEADERS extended properties together",
+                )
+                for index, (name, _, where) in enumerate(headers, 1)
+                if index > MAX_CUSTOM_HEADERS
+            ],
+        )
 
 
 def _with_sanitized_html(request: SendMailRequest) -> SendMailRequest:
