@@ -117,7 +117,7 @@ def _parse_simple(payload: dict[str, Any]) -> MailDraft:
         raise InvalidPayload(f"{len(errors)} field(s) are invalid; see 'errors'.", errors=errors)
     request = simple.to_graph()
     _check_custom_headers(request, "", simple_headers=True)
-    return MailDraft(_with_sanitized_html(request), simple.from_)
+    return MailDraft(_with_sanitized_html(request), simple.from_, simple.sender)
 
 
 def _invalid(exc: ValidationError, parameter_spelling: str) -> InvalidPayload:

@@ -1,7 +1,7 @@
 """The simplified /api/mail payload, for scripts, and how it becomes a Graph sendMail request.
 
 ``to``/``cc``/``bcc``/``replyTo``, ``subject``, ``text`` or ``html``, ``importance``, ``headers``,
-``attachments``, ``saveToSentItems``, ``from``; every other field is refused.
+``attachments``, ``saveToSentItems``, ``from``, ``sender``; every other field is refused.
 """
 
 from __future__ import annotations
@@ -114,6 +114,9 @@ class SimpleMail(_Simple):
     attachments: list[SimpleAttachment] = []
     save_to_sent_items: StrictBool | None = Field(None, alias="saveToSentItems")
     from_: Address | None = Field(None, alias="from")
+    # The mailbox that sends when it is not `from` (a delegate): as the Graph form's `sender`, it is the
+    # URL mailbox and must be in MAIL_ALLOWED_SENDERS (MailPolicy._sending_mailbox), and goes to Graph as given.
+    sender: Address | None = None
 
     def field_errors(self) -> list[FieldError]:
         """Rules across fields, which pydantic would report without a field name."""
@@ -144,6 +147,7 @@ class SimpleMail(_Simple):
             cc_recipients=cc or None,
             bcc_recipients=bcc or None,
             reply_to=reply_to or None,
+            sender=Recipient(email_address=EmailAddress(address=self.sender)) if self.sender is not None else None,
             importance=self.importance,
             internet_message_headers=[
                 InternetMessageHeader(name=name, value=value) for name, value in self.headers.items()

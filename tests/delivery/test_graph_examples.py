@@ -100,6 +100,57 @@ def test_a_delegate_sender_is_the_mailbox_in_the_url(mi_runtime: RuntimeFactory,
     assert graph.sent[-1].path == "/v1.0/users/assistant@contoso.com/sendMail"
 
 
+@pytest.mark.parametrize(
+    ("simple", "mailbox"),
+    [
+        ({"from": "ceo@contoso.com", "sender": "assistant@contoso.com"}, "assistant@contoso.com"),
+        ({"from": "sales@contoso.com", "sender": "assistant@contoso.com"}, "assistant@contoso.com"),
+        ({"sender": "assistant@contoso.com"}, "assistant@contoso.com"),
+    ],
+    ids=["on behalf of a mailbox", "through a delegate for a list", "sender alone"],
+)
+def test_the_simplified_sender_chooses_the_mailbox_as_the_graph_forms_does(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, simple: dict[str, str], mailbox: str
+) -> None:
+    settings = {
+        "MAIL_ALLOWED_SENDERS": "assistant@contoso.com,ceo@contoso.com",
+        "MAIL_ALLOWED_FROM": "sales@contoso.com",
+    }
+    base = {"to": "meganb@contoso.com", "subject": "On behalf", "text": "x"}
+    json_form = {
+        "message": {
+            "subject": "On behalf",
+            "body": {"contentType": "text", "content": "x"},
+            "toRecipients": [RECIPIENT],
+            **{field: {"emailAddress": {"address": address}} for field, address in simple.items()},
+        }
+    }
+    as_json = sent_body(mi_runtime, graph, json_form, **settings)
+    assert graph.sent[-1].path == f"/v1.0/users/{mailbox}/sendMail"
+    assert sent_body(mi_runtime, graph, {**base, **simple}, **settings) == as_json, "the same Graph request"
+    assert graph.sent[-1].path == f"/v1.0/users/{mailbox}/sendMail"
+
+
+@pytest.mark.parametrize(
+    ("simple", "refused"),
+    [
+        ({"sender": "intruder@contoso.com"}, ["sender"]),
+        ({"sender": "sales@contoso.com"}, ["sender"]),  # a list is no mailbox: it cannot send
+        ({"sender": "assistant@contoso.com", "from": "cfo@contoso.com"}, ["from"]),
+        ({"sender": "intruder@contoso.com", "from": "cfo@contoso.com"}, ["sender", "from"]),
+    ],
+)
+def test_the_simplified_sender_obeys_the_sender_allow_list(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, simple: dict[str, str], refused: list[str]
+) -> None:
+    runtime = mi_runtime(MAIL_ALLOWED_SENDERS="assistant@contoso.com", MAIL_ALLOWED_FROM="sales@contoso.com")
+    response = handle_mail(mail_request({"to": "meganb@contoso.com", "subject": "x", **simple}), runtime)
+    assert response.status_code == 403, response.get_body()
+    document = response_json(response)
+    assert (document["code"], [error["field"] for error in document["errors"]]) == ("sender_not_allowed", refused)
+    assert graph.sent == []
+
+
 RECIPIENT = {"emailAddress": {"address": "meganb@contoso.com"}}
 # One message per writable property (and annotation) the bridge passes on, each as Graph documents it.
 WRITABLE: dict[str, dict[str, Any]] = {

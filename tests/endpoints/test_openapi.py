@@ -206,6 +206,7 @@ def test_the_readme_and_reference_examples_are_valid_bodies() -> None:
         {"subject": "s", "attachments": [{"name": "a.txt", "content": "x", "contentBase64": None}]},
         {"subject": "s", "attachments": [{"name": "a.bin", "contentType": "application/zip", "contentBase64": "UEs="}]},
         {"message": {"subject": "s", "body": {"contentType": "HTML", "content": "x"}}, "saveToSentItems": True},
+        {"to": "ops@contoso.com", "subject": "s", "from": "ceo@contoso.com", "sender": "assistant@contoso.com"},
     ],
 )
 def test_what_the_readme_field_table_allows_is_a_valid_body(body: Any) -> None:
@@ -225,6 +226,8 @@ def test_what_the_readme_field_table_allows_is_a_valid_body(body: Any) -> None:
         {"to": "ops@contoso.com", "subject": "s", "headers": {"Reply-To": "x@evil.example"}},
         {"to": "ops@contoso.com", "subject": "s", "headers": {"X-Job": "a\r\nBcc: victim@evil.example"}},
         {"to": "ops@contoso.com", "subject": "line\r\nbreak"},
+        {"to": "ops@contoso.com", "subject": "s", "sender": "not an address"},
+        {"to": "ops@contoso.com", "subject": "s", "sender": ["a@contoso.com"]},
         {"to": "not an address", "subject": "s"},
         {"to": ["ops@contoso.com", "a@b"], "subject": "s"},
         {"to": {"address": "ops@contoso.com", "name": "Ops\u2028Team"}, "subject": "s"},
