@@ -12,6 +12,8 @@ its schema in the OpenAPI document.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Literal
 
 import azure.functions as func
@@ -45,7 +47,9 @@ class MailboxLimitsReport(_Report):
     # None when the store cannot be read right now.
     highest_use_last_24h: int | None = Field(alias="highestUseLast24h")
     sends_in_flight: int | None = Field(alias="sendsInFlight")
+    # Counted up to HELD_COUNT_BOUND: past it (heldNotificationsAtLeast), at least that many are held.
     held_notifications: int | None = Field(alias="heldNotifications")
+    held_notifications_at_least: bool = Field(False, alias="heldNotificationsAtLeast")
     last_digest_at: float | None = Field(None, alias="lastDigestAt")
 
 
@@ -68,6 +72,16 @@ class Health(_Report):
     mailbox_limits: MailboxLimitsReport = Field(alias="mailboxLimits")
     warnings: list[HealthWarning] = []
 
+
+# Anyone can call this endpoint, as often as they like: what it reads from storage is bounded (one
+# query of at most this many row keys for the held notifications, one row per sender mailbox for the
+# limits) and kept for a few seconds per process, so a flood of calls costs storage next to nothing
+# and cannot compete with the mail path for the account's throughput. GET /api/status (function key)
+# counts every mailbox's held notifications in full.
+HELD_COUNT_BOUND = 100
+STORAGE_FIGURES_MAX_AGE_S = 2.0
+_figures_lock = threading.Lock()
+_figures: tuple[Runtime, float, MailboxLimitsReport] | None = None  # the runtime, when read (monotonic), what
 
 ONLY_WITH_A_FUNCTION_KEY = "invalid; GET /api/status with a function key says what is wrong with it"
 
@@ -104,17 +118,33 @@ def handle_health(req: func.HttpRequest, request_id: str, runtime: Runtime | Non
 
 
 def _mailbox_report(runtime: Runtime) -> MailboxLimitsReport:
+    """The limits' figures, read from storage at most once per STORAGE_FIGURES_MAX_AGE_S in this process."""
+    global _figures
+    if runtime.mailbox_limits.kind != "table":
+        return _read_mailbox_report(runtime)  # this process's own figures: nothing to spare
+    with _figures_lock:
+        now = time.monotonic()
+        if _figures is None or _figures[0] is not runtime or now - _figures[1] >= STORAGE_FIGURES_MAX_AGE_S:
+            # Read under the lock: concurrent calls wait for one reading rather than each make their own.
+            _figures = (runtime, now, _read_mailbox_report(runtime))
+        return _figures[2]
+
+
+def _read_mailbox_report(runtime: Runtime) -> MailboxLimitsReport:
     from azure.core.exceptions import AzureError
 
     limits = runtime.settings.limits
     used = in_flight = held = None
+    held_at_least = False
     last_digest_at = None
     try:
         usages = runtime.mailbox_limits.usage()
         used = max((usage.recipients_used for usage in usages), default=0)
         in_flight = sum(usage.in_flight for usage in usages)
         last_digest_at = max((usage.last_digest_at or 0.0 for usage in usages), default=0.0) or None
-        held = sum(runtime.holding.counts().values()) if runtime.holding is not None else 0
+        held = 0
+        if runtime.holding is not None:
+            held, held_at_least = runtime.holding.count_up_to(HELD_COUNT_BOUND)
     except (MailboxLimitsUnavailable, AzureError):
         pass  # storage unreachable: reported as unknown, and the mail routes answer 503 meanwhile
     return MailboxLimitsReport(
@@ -125,6 +155,7 @@ def _mailbox_report(runtime: Runtime) -> MailboxLimitsReport:
         highest_use_last_24h=used,
         sends_in_flight=in_flight,
         held_notifications=held,
+        held_notifications_at_least=held_at_least,
         last_digest_at=last_digest_at,
     )
 

@@ -60,6 +60,7 @@ def test_health_reports_transport_auth_and_cloud_only(environment: pytest.Monkey
             "highestUseLast24h": 0,
             "sendsInFlight": 0,
             "heldNotifications": 0,
+            "heldNotificationsAtLeast": False,
             "lastDigestAt": None,
         },
         "warnings": [],

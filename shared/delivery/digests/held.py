@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shared.logs import get_logger
 from shared.mail.digest_line import DigestLine
@@ -30,6 +30,7 @@ from shared.mail.graph_message import JSON_CONTENT_TYPE, MIME_CONTENT_TYPE, Grap
 from shared.problems import StorageUnavailable
 
 if TYPE_CHECKING:
+    from azure.core.paging import PageIterator
     from azure.data.tables import TableClient
     from azure.storage.blob import ContainerClient
 
@@ -304,7 +305,7 @@ class HeldNotifications:
         self._storage.queue(queue_name).send_message(json.dumps(summary))
 
     def counts(self, *, limit: int = 10_000) -> dict[str, int]:
-        """Held notifications per sender mailbox (counted up to ``limit``), for /api/health."""
+        """Held notifications per sender mailbox (counted up to ``limit``), for /api/status (function key)."""
         self.operations += 1
         counts: dict[str, int] = {}
         for seen, entity in enumerate(self._table.query_entities("RowKey lt 'a'", select=["Mailbox"]), 1):
@@ -313,6 +314,26 @@ class HeldNotifications:
             if seen >= limit:
                 break
         return counts
+
+    def count_up_to(self, bound: int, *, max_requests: int = 3) -> tuple[int, bool]:
+        """How many notifications are held, reading at most ``bound`` row keys: (count, whether more are held).
+
+        For the anonymous /api/health: each call costs one small query ($top, $select of the row key),
+        whatever a storm left held. A query across partitions may come back short with a continuation
+        (https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination), so it is
+        followed for the rest, up to ``max_requests``; past those the count is a lower bound too.
+        """
+        count, token = 0, None
+        for _ in range(max_requests):
+            self.operations += 1
+            query = self._table.query_entities("RowKey lt 'a'", select=["RowKey"], results_per_page=bound - count)
+            # by_page's iterator is a PageIterator: the continuation of the page it read.
+            pages = cast("PageIterator[Any]", query.by_page(continuation_token=token))
+            count += sum(1 for _ in next(pages, ()))
+            token = pages.continuation_token
+            if token is None or count >= bound:
+                break
+        return count, token is not None
 
     def _forget(self, group: str, row: str, blob: str | None) -> None:
         from azure.core.exceptions import ResourceNotFoundError
