@@ -35,7 +35,7 @@ def handle_mail(req: func.HttpRequest, request_id: str, runtime: Runtime | None 
     )
     log.info(
         "%s: %d recipient(s) from %s via %s (%d bytes)",
-        dispatched.status, len(mail.recipient_addresses()), mail.mailbox, runtime.transport.name, len(mail.body),
+        dispatched.status, len(mail.recipient_addresses()), mail.mailbox, runtime.transport.name, mail.body_bytes,
     )  # fmt: skip
     return json_response({"status": dispatched.status, "requestId": dispatched.request_id}, 202, request_id)
 

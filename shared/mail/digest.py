@@ -50,7 +50,7 @@ def compose_digest(mailbox: str, held: Sequence[tuple[DigestLine, SendMailReques
         ],
     )
     request = SendMailRequest(message=message)
-    return GraphSend(mailbox, request, request.to_json_bytes())
+    return GraphSend(mailbox, request)
 
 
 def _full_entries(requests: Sequence[SendMailRequest]) -> list[str]:

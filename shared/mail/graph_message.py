@@ -17,7 +17,8 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
@@ -623,6 +624,9 @@ class SendMailRequest(GraphModel):
         return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
 
+_CONTENT_BYTES_MEMBER = '"contentBytes":"",'
+
+
 # sendMail's two wire forms (https://learn.microsoft.com/graph/api/user-sendmail, "Request headers"):
 # a JSON object, or the base64 of a whole RFC 5322 message as text/plain (example 4).
 JSON_CONTENT_TYPE = "application/json"
@@ -643,16 +647,50 @@ class GraphSend:
     """A sendMail call ready to go: the mailbox in the URL and the exact request body.
 
     Exactly one of ``request`` (the JSON form) and ``mime`` (the MIME form, ``body`` then being the
-    base64 of ``mime.raw``) is set; ``content_type`` is the one that goes with ``body``.
+    base64 of ``mime.raw``) is set; ``content_type`` is the one that goes with ``body``. A JSON-form
+    body is built from ``request`` the first time something reads it (sendMail, the outbox, the queue,
+    a held notification): the draft method sends a draft's own JSON instead, and for a large message
+    the body would be a second copy of it. ``body_bytes`` is its length, without building it.
     """
 
     mailbox: str
     request: SendMailRequest | None
-    body: bytes
+    # The body when it is at hand already (the MIME form's base64, a queued or held request); None
+    # for a JSON-form request just approved, whose body is built on first read.
+    prepared_body: bytes | None = field(default=None, repr=False)
     # A webhook notification's line in a storm digest: set when its route allows holding it for one
     # (past the mailbox's pace or budget) instead of refusing it; None for /api/mail and digests.
     digest: DigestLine | None = None
     mime: MimeContent | None = None
+
+    def __post_init__(self) -> None:
+        if self.prepared_body is None and self.request is None:
+            raise ValueError("a GraphSend needs its request or its body")
+
+    @cached_property
+    def body(self) -> bytes:
+        """The exact sendMail request body."""
+        if self.prepared_body is not None:
+            return self.prepared_body
+        assert self.request is not None
+        return self.request.to_json_bytes()
+
+    @cached_property
+    def body_bytes(self) -> int:
+        """``len(body)``, counted without building it: the request serialized without its files'
+        contentBytes, plus those (base64 text, which JSON writes as it is, validated: no escapes)."""
+        if self.prepared_body is not None or "body" in self.__dict__:
+            return len(self.body)
+        assert self.request is not None
+        request = self.request
+        files = [a for a in request.message.attachments or () if isinstance(a, FileAttachment)]
+        if not files:
+            return len(self.body)  # nothing large to leave out: the body is the count
+        without_files = request.__pydantic_serializer__.to_json(
+            request, exclude_none=True, exclude={"message": {"attachments": {"__all__": {"content_bytes"}}}}
+        )
+        # Each file loses '"contentBytes":"…"' and the comma beside it (a file always has a name too).
+        return len(without_files) + sum(len(_CONTENT_BYTES_MEMBER) + len(a.content_bytes) for a in files)
 
     @property
     def content_type(self) -> str:

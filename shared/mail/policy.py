@@ -114,10 +114,10 @@ class MailPolicy:
 
             mime = generated_mime(mailbox, request, draft.generated)
             return GraphSend(mailbox, None, base64.b64encode(mime.raw), draft.digest, mime)
-        body = request.to_json_bytes()
-        if len(body) >= MAX_GRAPH_REQUEST_BYTES:
+        mail = GraphSend(mailbox=mailbox, request=request, digest=draft.digest)  # its body built when read
+        if mail.body_bytes >= MAX_GRAPH_REQUEST_BYTES:
             _check_large_message(message)
-        return GraphSend(mailbox=mailbox, request=request, body=body, digest=draft.digest)
+        return mail
 
     def approve_mime(self, draft: MimeDraft) -> GraphSend:
         """The same rules for a caller's MIME message, whose bytes are forwarded unchanged.
@@ -159,7 +159,7 @@ class MailPolicy:
         return GraphSend(
             mailbox=mailbox,
             request=None,
-            body=draft.graph_body,
+            prepared_body=draft.graph_body,
             mime=draft.content(),
         )
 

@@ -49,5 +49,5 @@ def needs_upload(message: Message) -> bool:
 def too_large_for_send_mail(mail: GraphSend) -> bool:
     """A message sendMail cannot carry: a request of 4 MB or more, or a file of 3 MB or more (in the
     JSON form; a MIME message's files are inside its bytes)."""
-    too_large = len(mail.body) >= MAX_GRAPH_REQUEST_BYTES
+    too_large = mail.body_bytes >= MAX_GRAPH_REQUEST_BYTES
     return too_large or (mail.request is not None and needs_upload(mail.request.message))

@@ -177,3 +177,61 @@ def test_an_item_attachment_travels_as_json_so_it_stays_under_3_mb() -> None:
     with pytest.raises(MessageTooLarge) as caught:
         approve(payload)
     assert "attachment 1 (big)" in caught.value.detail
+
+
+def test_an_approved_message_holds_no_serialized_copy_until_its_body_is_read() -> None:
+    # The draft method sends a draft's own JSON: building the sendMail body too would be a second
+    # copy of a message that can be 100 MB. It is built when read, and counted without building it.
+    import tracemalloc
+
+    file = "QUJD" * (10 * 1024 * 1024)  # 40 MiB of base64
+    payload = {"to": "a@contoso.com", "subject": "x", "attachments": [{"name": "core.bin", "contentBase64": file}]}
+    draft = parse_mail_request(payload)
+    tracemalloc.start()
+    try:
+        sent = MailPolicy(settings_from().policy).approve(draft)
+        counted = sent.body_bytes
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak_bytes < 1024 * 1024, f"approving allocated {peak_bytes:,} bytes"
+    assert counted == len(sent.body) > len(file)
+
+
+@pytest.mark.parametrize(
+    "attachments",
+    [
+        [],
+        [{"name": "a.txt", "content": "hello"}],
+        [{"name": "é ü.bin", "contentBase64": "AAEC", "contentType": "application/octet-stream"}],
+        [{"name": "a", "content": "x"}, {"name": "b", "contentBase64": "QUJDRA=="}],
+    ],
+)
+def test_the_counted_body_size_is_the_built_body_size(attachments: list[dict[str, Any]]) -> None:
+    payload = {"to": "a@contoso.com", "subject": "Ünïcode \u2603", "html": '<p>"quoted" & \\ </p>'}
+    for sent in (
+        approve({**payload, "attachments": attachments}),
+        approve({**payload, "attachments": attachments, "saveToSentItems": False}),
+    ):
+        counted = sent.body_bytes
+        assert counted == len(sent.body)
+
+
+@pytest.mark.parametrize(
+    "name", ["reference-example-1.json", "reference-example-2.json", "graph-sendmail-example-3.json"]
+)
+def test_the_counted_size_of_graph_form_examples_is_their_built_size(name: str) -> None:
+    from pathlib import Path
+
+    payload = json.loads((Path(__file__).parents[1] / "data" / name).read_text())
+    payload.setdefault("message", {}).setdefault("toRecipients", [{"emailAddress": {"address": "a@contoso.com"}}])
+    file = {"@odata.type": "#microsoft.graph.fileAttachment", "name": "i.png", "contentBytes": "iVBO"}
+    item = {"@odata.type": "#microsoft.graph.message", "body": {"contentType": "text", "content": "y"}}
+    with_both = [
+        file | {"isInline": True, "contentId": "logo"},
+        {"@odata.type": "#microsoft.graph.itemAttachment", "name": "m", "item": item},
+    ]
+    for attachments in (payload["message"].get("attachments", []), [], with_both):
+        sent = approve({**payload, "message": {**payload["message"], "attachments": attachments}})
+        counted = sent.body_bytes
+        assert counted == len(sent.body)
