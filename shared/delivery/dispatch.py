@@ -15,7 +15,11 @@ keeps the key, because a retry could send the message twice; any other failure r
 retry can send. A claim whose owner stopped after marking it sending (a crash mid-send) is unknown
 too; one whose owner stopped before (waiting for a send slot) is simply the next claimant's. Over a
 transport that can find out what became of a send (Graph's draft method), a repeat of an unknown
-outcome resumes it instead (``Dispatcher.resume``): it is sent once, and the repeat told so.
+outcome resumes it instead (``Dispatcher.resume``): it is sent once, and the repeat told so. Such a
+transport records on the claim how far its send got (``SendProgress``: "a /send was posted for
+draft X", before it is), so that the resume knows what is safe: what had been handed over for sending
+and cannot be found stays unknown, never sent again. A resume takes a send slot of the mailbox like
+any send, but not its budget or pace, which the first attempt used.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.delivery.idempotency import Claim, IdempotencyStore, Outcome
-from shared.delivery.mailbox import MailboxBusy, MailboxLimits, Permit, Purpose, admit_waiting
-from shared.delivery.transports import OutcomeUnknown, ResumableTransport, Transport
+from shared.delivery.mailbox import MailboxBusy, MailboxLimits, Permit, Purpose, admit_waiting, slot_waiting
+from shared.delivery.transports import OutcomeUnknown, ResumableTransport, Resumed, Transport
 from shared.logs import get_logger
 from shared.mail.graph_message import GraphSend
 from shared.problems import Deferred, Problem, RetryLater
@@ -59,6 +63,14 @@ class EarlierOutcomeUnknown(Problem):
     status = 409
     code = "outcome_unknown"
     title = "An earlier request with this key may or may not have been sent"
+
+
+class EarlierOutcomeStillUnknown(EarlierOutcomeUnknown, OutcomeUnknown):
+    """A repeat that asked, and Graph could not tell: the earlier request's draft had been handed over
+    for sending and neither it nor its sent copy is to be found (a copy on its way to Sent Items, or
+    none kept). ``resumable``: a later repeat asks again (the queue tries again, up to its attempts)."""
+
+    resumable = True
 
 
 # How long a repeat waits for the first request to settle: a send takes seconds, not minutes.
@@ -135,8 +147,10 @@ class Dispatcher:
         """A repeat of a request whose outcome is unknown, finished by a transport that can find out
         what happened (``ResumableTransport``: Graph's draft method); None when it cannot, and the
         repeat is answered as one (409 outcome_unknown). "accepted" when it is sent now, "duplicate"
-        when it had been sent; a failure keeps the outcome unknown, so a later repeat resumes again.
-        Not admitted against the mailbox's limits: the first attempt was counted already.
+        when it had been sent; 409 outcome_unknown (``EarlierOutcomeStillUnknown``) when the earlier
+        attempt had handed it over and nothing tells yet whether it went out; a failure keeps the
+        outcome unknown, so a later repeat resumes again. It takes a send slot of the mailbox (Outlook's
+        concurrency limit holds for it too), not its budget or pace: the first attempt was counted.
         """
         if claim.outcome is not Outcome.UNKNOWN or not isinstance(self._transport, ResumableTransport):
             return None
@@ -146,13 +160,29 @@ class Dispatcher:
         reopened = self._idempotency.reopen(claim.key, claim.request_id, ttl_s=ttl_s)
         if reopened is None:  # another repeat is finishing it: it learns how that one ended
             raise earlier_request_in_progress(claim)
+        progress = ClaimProgress(self._idempotency, reopened)
         try:
-            sent_now = self._transport.resume(mail, reopened.request_id)
+            permit = slot_waiting(self._limits, mail.mailbox) if self._limits is not None else None
+            try:
+                resumed = self._transport.resume(mail, reopened.request_id, progress)
+            finally:
+                if permit is not None and self._limits is not None:
+                    self._limits.settle(permit, taken=True)
         except BaseException:
-            self._idempotency.complete(reopened, Outcome.UNKNOWN)
+            self._idempotency.complete(progress.claim, Outcome.UNKNOWN)
             raise
-        self._idempotency.complete(reopened)
-        log.info("request %s resumed: %s", reopened.request_id, "sent now" if sent_now else "it had been sent")
+        if resumed is Resumed.STILL_UNKNOWN:
+            self._idempotency.complete(progress.claim, Outcome.UNKNOWN)
+            raise EarlierOutcomeStillUnknown(
+                f"Request {reopened.request_id} with this key was handed to Graph for sending, and Graph cannot "
+                "tell yet whether it went out (its sent copy may still be on its way, or none is kept), so it is "
+                "not sent again: it could arrive twice. A later retry with this key asks again; or check the "
+                "recipient's mailbox.",
+                extra={"firstRequestId": reopened.request_id},
+            )
+        self._idempotency.complete(progress.claim)
+        sent_now = resumed is Resumed.SENT_NOW
+        log.info("request %s resumed: %s", reopened.request_id, resumed.value)
         return Dispatched("accepted" if sent_now else "duplicate", reopened.request_id)
 
     def send(
@@ -171,6 +201,7 @@ class Dispatcher:
         duplicate copy of a queued message must not look for a claim-check blob that its first
         copy already deleted.
         """
+        progress: ClaimProgress | None = None
         try:
             mail = read_mail()
             purpose = purpose or (Purpose.NOTIFICATION if mail.digest is not None else Purpose.MAIL)
@@ -191,22 +222,24 @@ class Dispatcher:
                     return "held"
             if claim is not None:
                 try:
-                    claim = self._idempotency.mark_sending(claim)
+                    progress = ClaimProgress(self._idempotency, self._idempotency.mark_sending(claim))
                 except BaseException:
                     if permit is not None and self._limits is not None:
                         self._limits.settle(permit, taken=False)
                     raise
-            self._send_admitted(mail, request_id, permit)
+            self._send_admitted(mail, request_id, permit, progress)
         except OutcomeUnknown:
             if claim is not None:
-                self._idempotency.complete(claim, Outcome.UNKNOWN)  # it may have been sent: never again
+                # It may have been sent: never again (its progress says how far it got).
+                self._idempotency.complete(progress.claim if progress else claim, Outcome.UNKNOWN)
             raise
         except BaseException:
             if claim is not None:
-                self._idempotency.release(claim)  # nothing was sent: a retry may send it
+                # Nothing was sent: a retry may send it.
+                self._idempotency.release(progress.claim if progress else claim)
             raise
         if claim is not None:
-            self._idempotency.complete(claim)
+            self._idempotency.complete(progress.claim if progress else claim)
         return "accepted"
 
     def _may_hold(self, mail: GraphSend, deferral: Deferred) -> bool:
@@ -214,10 +247,15 @@ class Dispatcher:
         # (admit_waiting waited for them), not worth a digest.
         return mail.digest is not None and self._holding is not None and not isinstance(deferral, MailboxBusy)
 
-    def _send_admitted(self, mail: GraphSend, request_id: str, permit: Permit | None) -> None:
+    def _send_admitted(
+        self, mail: GraphSend, request_id: str, permit: Permit | None, progress: ClaimProgress | None
+    ) -> None:
         """Send; the permit keeps its recipients unless Graph surely did not take the message."""
         try:
-            self._transport.send(mail, request_id)
+            if progress is not None and isinstance(self._transport, ResumableTransport):
+                self._transport.send(mail, request_id, progress)
+            else:
+                self._transport.send(mail, request_id)
         except OutcomeUnknown:
             if permit is not None and self._limits is not None:
                 self._limits.settle(permit, taken=True)  # it may have gone: it counts
@@ -228,6 +266,22 @@ class Dispatcher:
             raise
         if permit is not None and self._limits is not None:
             self._limits.settle(permit, taken=True)
+
+
+class ClaimProgress:
+    """A send's progress, kept on its claim (``SendProgress``): each record is a conditional write that
+    moves the claim on, so the claim that settles the send is always the latest (``claim``)."""
+
+    def __init__(self, idempotency: IdempotencyStore, claim: Claim) -> None:
+        self._idempotency = idempotency
+        self.claim = claim
+
+    @property
+    def recorded(self) -> str | None:
+        return self.claim.progress
+
+    def record(self, progress: str) -> None:
+        self.claim = self._idempotency.record_progress(self.claim, progress)
 
 
 def earlier_outcome_unknown(claim: Claim) -> EarlierOutcomeUnknown:

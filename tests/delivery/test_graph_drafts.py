@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
@@ -298,3 +299,112 @@ def test_the_mailbox_limits_of_the_fake_apply_to_drafts(mi_runtime: RuntimeFacto
     assert len(graph.mails) == 12
     assert sum(mail.blocked for mail in graph.mails) == 2, "past 10 recipients the mailbox is blocked"
     assert len(graph.blocked) == 2
+
+
+@pytest.fixture(params=["memory", "table"])
+def keys_in(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Where the Idempotency-Key's claim lives: this process, or Table storage (Azurite)."""
+    if request.param == "memory":
+        return {}
+    return {"AzureWebJobsStorage": request.getfixturevalue("azurite")}
+
+
+def test_a_repeat_of_a_posted_send_whose_copy_is_not_there_yet_stays_unknown_and_sends_nothing(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, keys_in: dict[str, str]
+) -> None:
+    # /send went through and its answer was lost; Exchange files the Sent Items copy a minute later.
+    runtime = mi_runtime(**DRAFT, **keys_in)
+    graph.sent_copy_delay_s = 60.0
+    graph.inject("send", "cut_after")
+    first = send(runtime, key="k-posted")
+    assert (first.status_code, response_json(first)["code"]) == (504, "graph_outcome_unknown")
+    assert len(graph.mails) == 1
+    creates = len(graph.operations("create"))
+    retry = send(runtime, key="k-posted")
+    assert retry.status_code == 409, retry.get_body()
+    assert response_json(retry)["code"] == "outcome_unknown"
+    assert response_json(retry)["firstRequestId"] == response_json(first)["requestId"]
+    assert len(graph.mails) == 1, "never a second draft sent"
+    assert len(graph.operations("create")) == creates
+    for copy in graph.sent_items():
+        copy.visible_at = time.monotonic()  # the copy arrives: the next repeat can tell
+    later = send(runtime, key="k-posted")
+    assert later.status_code == 202, later.get_body()
+    assert response_json(later) == {"status": "duplicate", "requestId": response_json(first)["requestId"]}
+    assert len(graph.mails) == 1
+
+
+def test_without_a_sent_items_copy_a_lost_send_stays_unknown_for_every_repeat(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, keys_in: dict[str, str]
+) -> None:
+    # saveToSentItems false: the draft carries PidTagDeleteAfterSubmit, so once sent nothing of it is left.
+    runtime = mi_runtime(**DRAFT, **keys_in)
+    graph.inject("send", "cut_after")
+    first = send(runtime, {**SIMPLE, "saveToSentItems": False}, key="k-nocopy")
+    assert first.status_code == 504, first.get_body()
+    [create] = graph.operations("create")
+    assert {"id": "Boolean 0x0E01", "value": "true"} in create.json["singleValueExtendedProperties"]
+    for _ in range(2):
+        retry = send(runtime, {**SIMPLE, "saveToSentItems": False}, key="k-nocopy")
+        assert (retry.status_code, response_json(retry)["code"]) == (409, "outcome_unknown")
+    assert len(graph.mails) == 1
+    assert graph.sent_items() == [] and graph.drafts() == []
+
+
+def test_saving_no_copy_in_sent_items_holds_for_the_draft_method(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    assert send(mi_runtime(**DRAFT), {**SIMPLE, "saveToSentItems": False}).status_code == 202
+    assert send(mi_runtime(**DRAFT), SIMPLE).status_code == 202
+    assert len(graph.mails) == 2
+    assert len(graph.sent_items()) == 1, "only the mail that did not ask otherwise is kept"
+
+
+def test_a_repeat_of_a_send_whose_draft_was_never_made_makes_it_and_sends_once(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, keys_in: dict[str, str]
+) -> None:
+    # The creation lost its answer twice, before Graph acted: nothing was made, nothing posted.
+    runtime = mi_runtime(**DRAFT, **keys_in)
+    graph.inject("create", "cut_before", "cut_before")
+    first = send(runtime, key="k-nodraft")
+    assert first.status_code == 504, first.get_body()
+    assert graph.drafts() == [] and graph.mails == []
+    retry = send(runtime, key="k-nodraft")
+    assert response_json(retry) == {"status": "accepted", "requestId": response_json(first)["requestId"]}
+    [mail] = graph.mails
+    assert mail.request_id_property == response_json(first)["requestId"]
+
+
+def test_a_repeat_after_a_posted_send_sends_that_draft_and_no_other(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, keys_in: dict[str, str]
+) -> None:
+    # /send never reached Graph and Graph could not be asked: the draft is still a draft. A stray
+    # draft of the same request (a creation whose answer was lost) must not be the one sent.
+    runtime = mi_runtime(**DRAFT, **keys_in)
+    graph.inject("send", "cut_before")
+    graph.inject("get", *NOT_ANSWERED)
+    first = send(runtime, key="k-posted-draft")
+    assert first.status_code == 504, first.get_body()
+    [posted] = graph.drafts()
+    stray = graph._store(posted.mailbox, dict(posted.message), "<stray@contoso.com>", is_draft=True)
+    stray.created_at = "2000-01-01T00:00:00.000000Z"  # the oldest: what a lookup by the property finds first
+    retry = send(runtime, key="k-posted-draft")
+    assert response_json(retry)["status"] == "accepted", retry.get_body()
+    [mail] = graph.mails
+    assert mail.internet_message_id == posted.internet_message_id
+
+
+def test_the_queue_asks_again_later_and_never_sends_a_lost_send_twice(
+    queue_runtime: Callable[..., Runtime], graph: FakeGraph, azurite: str
+) -> None:
+    # The delivery key's claim is in Table storage. The first attempt's /send went out unanswered, its
+    # copy 6 s behind: the next attempt cannot tell and is queued again, the one after finds the copy.
+    from tests.delivery.test_queue_mode import drain, poison_all
+
+    runtime = queue_runtime(**DRAFT)
+    graph.sent_copy_delay_s = 6.0
+    graph.inject("send", "cut_after")
+    assert send(runtime).status_code == 202  # queued
+    invocations = drain(runtime, azurite, timeout_s=120)
+    assert len(graph.mails) == 1, "never a second draft sent"
+    assert len(graph.operations("create")) == 1
+    assert invocations >= 3, "unknown, still unknown, then found sent"
+    assert poison_all(runtime, azurite) == {}

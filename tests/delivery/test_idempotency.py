@@ -15,6 +15,7 @@ from shared.azure.storage import StorageClients
 from shared.delivery.idempotency import IdempotencyStore, Outcome
 from shared.delivery.idempotency import memory as memory_module
 from shared.delivery.idempotency import table as table_module
+from shared.delivery.idempotency.base import IdempotencyUnavailable
 from shared.delivery.idempotency.memory import MemoryIdempotencyStore
 from shared.delivery.idempotency.table import TableIdempotencyStore
 from shared.settings.delivery import StorageConnection
@@ -166,3 +167,41 @@ def test_an_unknown_outcome_is_reopened_by_exactly_one_of_many(new_store: Callab
     store.complete(winner)
     assert store.claim(key, "request-3", ttl_s=60).outcome is Outcome.SENT
     assert store.reopen(key, "request-1", ttl_s=60) is None
+
+
+def test_how_far_a_send_got_is_kept_for_the_claimant_that_reopens_it(
+    new_store: Callable[[], IdempotencyStore],
+) -> None:
+    # The draft method records "a /send was posted for draft X" before posting it; a resume reads it.
+    store, key = new_store(), fresh_key()
+    sending = store.mark_sending(store.claim(key, "request-1", ttl_s=60))
+    assert sending.progress == ""
+    posted = store.record_progress(sending, '{"sendPostedFor":"draft-1"}')
+    with pytest.raises(IdempotencyUnavailable):
+        store.record_progress(sending, "stale")  # an older version of the claim records nothing
+    store.complete(posted, Outcome.UNKNOWN)  # settled with the latest version
+    assert store.claim(key, "request-2", ttl_s=60).outcome is Outcome.UNKNOWN
+    reopened = store.reopen(key, "request-1", ttl_s=60)
+    assert reopened is not None and reopened.progress == '{"sendPostedFor":"draft-1"}'
+    store.complete(reopened, Outcome.UNKNOWN)  # still unknown: the next reopen reads the same
+    again = store.reopen(key, "request-1", ttl_s=60)
+    assert again is not None and again.progress == '{"sendPostedFor":"draft-1"}'
+
+
+def test_an_abandoned_send_keeps_its_request_id_and_progress_when_taken_over(
+    new_store: Callable[[], IdempotencyStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its draft carries request-1's id: whoever resumes it later must look for request-1, knowing how far it got.
+    monkeypatch.setattr(memory_module, "LEASE_S", 1)
+    monkeypatch.setattr(table_module, "LEASE_S", 1)
+    store, key = new_store(), fresh_key()
+    sending = store.mark_sending(store.claim(key, "request-1", ttl_s=60))
+    store.record_progress(sending, "posted draft-9")  # then the process "died"
+    time.sleep(1.2)
+    taken_over = store.claim(key, "request-2", ttl_s=60)
+    assert taken_over.abandoned_by == "request-1"
+    store.complete(taken_over, Outcome.UNKNOWN)  # what the dispatcher does with an abandoned claim
+    repeat = store.claim(key, "request-3", ttl_s=60)
+    assert (repeat.request_id, repeat.outcome) == ("request-1", Outcome.UNKNOWN)
+    reopened = store.reopen(key, "request-1", ttl_s=60)
+    assert reopened is not None and reopened.progress == "posted draft-9"

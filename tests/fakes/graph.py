@@ -26,7 +26,8 @@ Routes, each under ``/v1.0/users/{id | userPrincipalName}``:
   last chunk; the last chunk answers 201 with a ``Location``.
 - ``POST /messages/{id}/send`` (https://learn.microsoft.com/graph/api/message-send): 202, and the
   draft is gone: Exchange files a copy in Sent Items under a new id (microsoftgraph/microsoft-graph-docs
-  issues #1533 and #6250), so the draft's id answers 404 ``ErrorItemNotFound`` from then on.
+  issues #1533 and #6250), so the draft's id answers 404 ``ErrorItemNotFound`` from then on; no copy
+  when the draft carries PidTagDeleteAfterSubmit (``Boolean 0x0E01`` true, MS-OXOMSG section 3.3.5.1.3).
   Past ``max_message_bytes`` (the mailbox's maximum message size, 35 MB by default) it answers 400
   ``ErrorMessageSizeExceeded``.
 
@@ -79,6 +80,8 @@ MAX_UPLOAD_SESSION_BYTES = 150 * 1024 * 1024
 UPLOAD_CHUNK_UNIT_BYTES = 320 * 1024
 MAX_UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_MESSAGE_BYTES = 35 * 1024 * 1024
+# PidTagDeleteAfterSubmit as a Graph extended property: a draft carrying it true leaves no Sent Items copy.
+DELETE_AFTER_SUBMIT_PROPERTY = "Boolean 0x0E01"
 
 Fault = Literal["cut_before", "cut_after", "transient_not_found"]
 # The operations faults and ``operations`` name.
@@ -784,7 +787,10 @@ class FakeGraph(FakeHttpServer):
             property_value,
             mime=stored.mime,
         )
-        # /send always saves the message in Sent Items, under a new id (message-send).
+        if str(stored.extended_property(DELETE_AFTER_SUBMIT_PROPERTY)).lower() == "true":
+            # PidTagDeleteAfterSubmit: Exchange deletes the message once sent and files no copy (MS-OXOMSG 3.3.5.1.3).
+            return HttpAnswer(status=202, headers=ids, delay_s=self.default_delay_s)
+        # Otherwise /send saves the message in Sent Items, under a new id (message-send).
         copy = self._store(stored.mailbox, stored.message, stored.internet_message_id, is_draft=False)
         copy.attachments = stored.attachments
         copy.mime = stored.mime

@@ -13,6 +13,11 @@ it over and is told so (``Claim.abandoned_by``), and what to do about it is the 
 business. If it had not (it died waiting for a send slot, say), nothing went out: the next claimant
 simply owns the key. A key whose outcome is unknown can be ``reopen``ed by one claimant at a time,
 when its transport can find out what happened and finish the send (the Graph draft method).
+
+While sending, the transport may ``record_progress`` on the claim before each step it cannot take
+back (the draft method: "a /send was posted for draft X"), so the claimant that reopens an unknown
+outcome knows how far the first attempt got, not only that it did not end. A record whose owner
+stopped mid-send keeps its request id and its progress when it is taken over.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ class Claim:
     outcome: Outcome | None = None
     # First, after taking over a lapsed claim: the request that claimed it and never settled.
     abandoned_by: str | None = None
+    # How far the owning request's send got, as its transport recorded it (``record_progress``), in
+    # words only that transport reads: "" once it is sending and nothing is recorded yet; None when
+    # that is not known (a record kept before progress was), so any step may have been taken.
+    progress: str | None = None
 
 
 class IdempotencyStore(Protocol):
@@ -73,6 +82,13 @@ class IdempotencyStore(Protocol):
     def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
         """Take a key whose outcome is ``UNKNOWN`` to finish its send (a transport that can resume
         it): the returned claim is first, sending, and owned by ``request_id`` (the request whose
-        send it finishes); None when the outcome is not unknown (any more) or another claimant took
-        it first. Exactly one of two concurrent callers gets it. A failure is RetryLater."""
+        send it finishes), with the ``progress`` the earlier attempt recorded; None when the outcome
+        is not unknown (any more) or another claimant took it first. Exactly one of two concurrent
+        callers gets it. A failure is RetryLater."""
+        ...
+
+    def record_progress(self, claim: Claim, progress: str) -> Claim:
+        """Record how far the claim's send got, before the step that ``progress`` names is taken; the
+        returned claim settles it. Conditional on the claim's version: a failure (storage, or the
+        claim taken over) is RetryLater, and then that step must not be taken."""
         ...

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
 
-from shared.delivery.idempotency.base import LEASE_S, Claim, Outcome
+from shared.delivery.idempotency.base import LEASE_S, Claim, IdempotencyUnavailable, Outcome
 
 
 @dataclass
@@ -17,6 +18,7 @@ class _Record:
     version: int
     outcome: Outcome | None = None  # None while its claimant is sending
     sending: bool = False  # its claimant handed the message to the transport
+    progress: str | None = None  # how far the send got (Claim.progress)
 
 
 class MemoryIdempotencyStore:
@@ -35,7 +37,18 @@ class MemoryIdempotencyStore:
                     return Claim(key, first=False, request_id=record.request_id, outcome=record.outcome)
                 abandoned_by = record.request_id if record.sending else None
             self._versions += 1
-            self._records[key] = _Record(request_id, now + ttl_s, now + LEASE_S, self._versions)
+            if record is not None and abandoned_by is not None:
+                # Its send may have gone out: the record stays that request's, with how far it got.
+                self._records[key] = _Record(
+                    abandoned_by,
+                    max(record.expires_at, now + ttl_s),
+                    now + LEASE_S,
+                    self._versions,
+                    sending=True,
+                    progress=record.progress,
+                )
+            else:
+                self._records[key] = _Record(request_id, now + ttl_s, now + LEASE_S, self._versions)
             if len(self._records) > 10_000:
                 self._forget_expired(now)
             return Claim(key, first=True, request_id=request_id, etag=str(self._versions), abandoned_by=abandoned_by)
@@ -57,7 +70,18 @@ class MemoryIdempotencyStore:
             record = self._records.get(claim.key)
             if record is not None and str(record.version) == claim.etag:
                 record.sending = True
-        return claim
+                record.progress = ""
+        return dataclasses.replace(claim, progress="")
+
+    def record_progress(self, claim: Claim, progress: str) -> Claim:
+        with self._lock:
+            record = self._records.get(claim.key)
+            if record is None or str(record.version) != claim.etag:
+                raise IdempotencyUnavailable("The key's claim was taken over; nothing more is sent.")
+            self._versions += 1
+            record.version = self._versions
+            record.progress = progress
+        return dataclasses.replace(claim, etag=str(self._versions), progress=progress)
 
     def resolve(self, key: str, outcome: Outcome | None) -> None:
         with self._lock:
@@ -77,9 +101,14 @@ class MemoryIdempotencyStore:
                 return None
             self._versions += 1
             self._records[key] = _Record(
-                request_id, max(record.expires_at, now + ttl_s), now + LEASE_S, self._versions, sending=True
+                request_id,
+                max(record.expires_at, now + ttl_s),
+                now + LEASE_S,
+                self._versions,
+                sending=True,
+                progress=record.progress,
             )
-            return Claim(key, first=True, request_id=request_id, etag=str(self._versions))
+            return Claim(key, first=True, request_id=request_id, etag=str(self._versions), progress=record.progress)
 
     def _forget_expired(self, now: float) -> None:
         for key in [key for key, record in self._records.items() if record.expires_at <= now]:

@@ -63,6 +63,11 @@ class TableIdempotencyStore:
                 return Claim(key, first=False, request_id=str(existing.get("RequestId", "")), outcome=outcome)
             # Lapsed: unknown if its owner had started sending, else nothing went out and it is ours.
             abandoned_by = str(existing.get("RequestId", "")) if existing.get("Sending") else None
+        if abandoned_by is not None:
+            # Its send may have gone out: the record stays that request's, with how far it got.
+            entity = {**entity, "RequestId": abandoned_by, "Sending": True}
+            if "Progress" in existing:
+                entity["Progress"] = existing["Progress"]
         try:
             updated = self._table.update_entity(
                 entity,
@@ -108,7 +113,7 @@ class TableIdempotencyStore:
         partition, row = _location(claim.key)
         try:
             updated = self._table.update_entity(
-                {"PartitionKey": partition, "RowKey": row, "Sending": True},
+                {"PartitionKey": partition, "RowKey": row, "Sending": True, "Progress": ""},
                 mode=UpdateMode.MERGE,
                 etag=claim.etag,
                 match_condition=MatchConditions.IfNotModified,
@@ -118,7 +123,31 @@ class TableIdempotencyStore:
             raise IdempotencyUnavailable(
                 f"Azure Table storage could not record the send ({type(exc).__name__}); nothing was sent."
             ) from None
-        return dataclasses.replace(claim, etag=_etag(updated))
+        return dataclasses.replace(claim, etag=_etag(updated), progress="")
+
+    def record_progress(self, claim: Claim, progress: str) -> Claim:
+        """One conditional write before the step ``progress`` names; if it fails, that step is not taken."""
+        import dataclasses
+
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        partition, row = _location(claim.key)
+        try:
+            updated = self._table.update_entity(
+                {"PartitionKey": partition, "RowKey": row, "Progress": progress},
+                mode=UpdateMode.MERGE,
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except AzureError as exc:
+            log.error("idempotency record's progress not recorded: %s", type(exc).__name__)
+            raise IdempotencyUnavailable(
+                f"Azure Table storage could not record the send's progress ({type(exc).__name__}); "
+                "its next step was not taken."
+            ) from None
+        return dataclasses.replace(claim, etag=_etag(updated), progress=progress)
 
     def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
         """Conditional on the record's ETag, so of two callers one gets it; the other gets None."""
@@ -138,6 +167,9 @@ class TableIdempotencyStore:
                 expires_at=max(float(existing.get("ExpiresAt") or 0.0), now + ttl_s),
                 lease_until=now + LEASE_S,
             )
+            progress = _progress(existing)
+            if progress is not None:
+                entity["Progress"] = progress
             updated = self._table.update_entity(
                 {**entity, "Sending": True},
                 mode=UpdateMode.REPLACE,
@@ -156,7 +188,7 @@ class TableIdempotencyStore:
             raise IdempotencyUnavailable(
                 f"Azure Table storage could not reopen the key ({type(exc).__name__})."
             ) from None
-        return Claim(key, first=True, request_id=request_id, etag=_etag(updated))
+        return Claim(key, first=True, request_id=request_id, etag=_etag(updated), progress=progress)
 
     def release(self, claim: Claim) -> None:
         """Free the key so a retry can send; if that fails, the lease lapses and frees it later."""
@@ -215,6 +247,12 @@ def _outcome(entity: Any) -> Outcome | None:
         return Outcome(recorded)
     # Records completed before outcomes were kept have only their lease cleared: they were sent.
     return Outcome.SENT if not float(entity.get("LeaseUntil") or 0.0) else None
+
+
+def _progress(entity: Any) -> str | None:
+    """What the record's sender recorded of its progress; None for a record kept before progress was."""
+    recorded = entity.get("Progress")
+    return str(recorded) if recorded is not None else None
 
 
 def _etag(response: Any) -> str | None:

@@ -3,7 +3,13 @@ mailbox, shared by every instance of the bridge (``table``) or, without storage,
 (``memory``). The rules are in ``ledger``; ``base`` is what the dispatcher sees.
 """
 
-from shared.delivery.mailbox.base import MailboxLimits, MailboxLimitsUnavailable, MailboxUsage, admit_waiting
+from shared.delivery.mailbox.base import (
+    MailboxLimits,
+    MailboxLimitsUnavailable,
+    MailboxUsage,
+    admit_waiting,
+    slot_waiting,
+)
 from shared.delivery.mailbox.ledger import (
     MailboxBusy,
     MailboxPaced,
@@ -24,4 +30,5 @@ __all__ = [
     "Purpose",
     "RecipientBudgetExhausted",
     "admit_waiting",
+    "slot_waiting",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +53,11 @@ class MailboxLimits(Protocol):
         """Reserve a slot, a pace entry and the recipients, or raise a Deferred (or MailboxLimitsUnavailable)."""
         ...
 
+    def take_slot(self, mailbox: str) -> Permit:
+        """Reserve a send slot alone (a resumed send: its budget and pace were counted by its first
+        attempt), or raise MailboxBusy (or MailboxLimitsUnavailable)."""
+        ...
+
     def settle(self, permit: Permit, *, taken: bool) -> None:
         """Free the permit's slot; ``taken=False`` (Graph never took the message) gives back the rest."""
         ...
@@ -68,10 +74,19 @@ def admit_waiting(
     wait_s: float = SLOT_WAIT_S,
 ) -> Permit:  # fmt: skip
     """``limits.admit``, waiting up to ``wait_s`` while only the send slots are full."""
+    return _waiting(lambda: limits.admit(mailbox, recipients, purpose, entries=entries), wait_s)
+
+
+def slot_waiting(limits: MailboxLimits, mailbox: str, *, wait_s: float = SLOT_WAIT_S) -> Permit:
+    """``limits.take_slot``, waiting up to ``wait_s`` for one to free."""
+    return _waiting(lambda: limits.take_slot(mailbox), wait_s)
+
+
+def _waiting(take: Callable[[], Permit], wait_s: float) -> Permit:
     give_up_at = time.monotonic() + wait_s
     while True:
         try:
-            return limits.admit(mailbox, recipients, purpose, entries=entries)
+            return take()
         except MailboxBusy:
             if time.monotonic() >= give_up_at:
                 raise

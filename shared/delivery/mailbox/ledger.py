@@ -92,6 +92,9 @@ class Permit:
     recipients: int
     purpose: Purpose
     entries: int = 0  # a digest: how many notifications it names
+    # A send slot alone (``take_slot``): a resumed send, whose recipients and pace entry its first
+    # attempt took already.
+    slot_only: bool = False
 
 
 @dataclass
@@ -150,10 +153,23 @@ class MailboxLedger:
         self.admitted[permit.second] = self.admitted.get(permit.second, 0) + 1
         self.slots[permit.token] = now + rules.slot_lease_s
 
+    def take_slot(self, rules: MailboxRules, permit: Permit, now: float) -> None:
+        """Record a slot-only ``permit``, or raise MailboxBusy: Outlook's concurrency limit holds for
+        every request, a resumed send's included, though its budget and pace were counted before."""
+        self.prune(now)
+        if len(self.slots) >= rules.send_slots:
+            raise MailboxBusy(
+                f"{permit.mailbox} has {len(self.slots)} sends in flight, Outlook's limit; nothing was sent.",
+                retry_after_s=1,
+            )
+        self.slots[permit.token] = now + rules.slot_lease_s
+
     def settle(self, permit: Permit, *, taken: bool, now: float) -> None:
         """Free the slot; a send Graph did not take gives back its recipients and its pace entry."""
         self.slots.pop(permit.token, None)
-        if not taken:
+        if permit.slot_only:
+            pass  # its recipients and pace entry are its first attempt's, settled then
+        elif not taken:
             if permit.second in self.admitted:
                 self.admitted[permit.second] = max(0, self.admitted[permit.second] - 1)
             if permit.bucket in self.reserved:

@@ -29,6 +29,13 @@ class MemoryMailboxLimits:
             self._ledgers.setdefault(permit.mailbox, MailboxLedger()).admit(self._rules, permit, now)
         return permit
 
+    def take_slot(self, mailbox: str) -> Permit:
+        now = time.time()
+        permit = Permit(mailbox.lower(), uuid.uuid4().hex, bucket_of(now), int(now), 0, Purpose.MAIL, slot_only=True)
+        with self._lock:
+            self._ledgers.setdefault(permit.mailbox, MailboxLedger()).take_slot(self._rules, permit, now)
+        return permit
+
     def settle(self, permit: Permit, *, taken: bool) -> None:
         with self._lock:
             self._ledgers.setdefault(permit.mailbox, MailboxLedger()).settle(permit, taken=taken, now=time.time())

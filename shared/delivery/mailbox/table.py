@@ -63,6 +63,16 @@ class TableMailboxLimits:
 
         return self._update(mailbox.lower(), step)
 
+    def take_slot(self, mailbox: str) -> Permit:
+        token = uuid.uuid4().hex
+
+        def step(ledger: MailboxLedger, now: float) -> Permit:
+            permit = Permit(mailbox.lower(), token, bucket_of(now), int(now), 0, Purpose.MAIL, slot_only=True)
+            ledger.take_slot(self._rules, permit, now)  # MailboxBusy leaves the ledger unwritten
+            return permit
+
+        return self._update(mailbox.lower(), step)
+
     def settle(self, permit: Permit, *, taken: bool) -> None:
         def step(ledger: MailboxLedger, now: float) -> None:
             ledger.settle(permit, taken=taken, now=now)

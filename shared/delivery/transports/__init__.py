@@ -1,5 +1,13 @@
 """Where an approved message goes: Microsoft Graph, the local outbox folder, or the outbound queue."""
 
-from shared.delivery.transports.base import OutcomeUnknown, Refused, ResumableTransport, RetryLater, Transport
+from shared.delivery.transports.base import (
+    OutcomeUnknown,
+    Refused,
+    ResumableTransport,
+    Resumed,
+    RetryLater,
+    SendProgress,
+    Transport,
+)
 
-__all__ = ["OutcomeUnknown", "Refused", "ResumableTransport", "RetryLater", "Transport"]
+__all__ = ["OutcomeUnknown", "Refused", "ResumableTransport", "Resumed", "RetryLater", "SendProgress", "Transport"]

@@ -48,6 +48,7 @@ from shared.settings import GraphSettings
 from shared.settings.graph import SendMethod
 
 if TYPE_CHECKING:
+    from shared.delivery.transports.base import Resumed, SendProgress
     from shared.delivery.transports.graph_drafts import GraphDrafts
 
 log = get_logger(__name__)
@@ -125,9 +126,9 @@ class GraphTransport:
         self._slots_lock = threading.Lock()
         self._draft_sender: GraphDrafts | None = None
 
-    def send(self, mail: GraphSend, request_id: str) -> None:
+    def send(self, mail: GraphSend, request_id: str, progress: SendProgress | None = None) -> None:
         if self._sends_as_draft(mail):
-            self._drafts().send(mail, request_id)
+            self._drafts().send(mail, request_id, progress)
             return
         deadline = time.monotonic() + self._graph.send_deadline_s
         url = f"{self.users_url(mail.mailbox)}/sendMail"
@@ -141,10 +142,9 @@ class GraphTransport:
         can be asked about (a sendMail request leaves nothing to look up)."""
         return self._sends_as_draft(mail)
 
-    def resume(self, mail: GraphSend, request_id: str) -> bool:
-        """Finish the earlier send of request ``request_id``: True if it is sent now, False if it had
-        been sent already; OutcomeUnknown while that cannot be told."""
-        return self._drafts().resume(mail, request_id)
+    def resume(self, mail: GraphSend, request_id: str, progress: SendProgress) -> Resumed:
+        """Finish the earlier send of request ``request_id``, which got as far as ``progress`` says."""
+        return self._drafts().resume(mail, request_id, progress)
 
     def _sends_as_draft(self, mail: GraphSend) -> bool:
         if mail.mime is not None:

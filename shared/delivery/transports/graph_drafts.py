@@ -22,7 +22,11 @@ for a moment right after an attachment was added (rlrghb/olkcli#118). A draft wh
 answer was lost is looked up by the property instead of being created twice. What cannot be told
 within the deadline is raised as ``DraftOutcomeUnknown`` (``resumable``): a later attempt of the
 same request (the caller's retry with its Idempotency-Key, the queue's next delivery) calls
-``resume``, which finds the draft or its sent copy by the property and finishes the job.
+``resume``, which finds the draft or its sent copy by the property and finishes the job. What makes
+that safe is the claim's progress (``SendProgress``), recorded before each ``/send``: which draft was
+posted. A posted draft that is gone without a copy to find may have gone out (Exchange files the copy
+after sending it, and none at all with PidTagDeleteAfterSubmit): that stays unknown, never a new
+draft sent; only an attempt that posted nothing may make a new one.
 
 Before /send nothing can have been sent, so a step that fails there is a RetryLater or a refusal,
 never an unknown outcome, and the draft is deleted (best effort) so that no stale one waits.
@@ -38,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shared.delivery.transports.base import Resumed, SendProgress
 from shared.logs import get_logger
 from shared.mail.graph_message import AnyAttachment, FileAttachment, GraphSend, Message
 from shared.mail.sizes import MAX_INLINE_ATTACHMENT_BYTES, attachment_size_bytes, too_large_for_send_mail
@@ -64,9 +69,16 @@ ASSUMED_UPLOAD_BYTES_PER_S = 1_000_000
 SETTLE_LOOKS = 4
 SETTLE_PAUSE_S = 0.5
 SETTLE_BUDGET_S = 15.0
-# Resuming an earlier attempt that left nothing to find: looks again that many times before a new draft.
-RESUME_LOOKS = 2
 MAX_CHUNK_FAILURES = 6
+# What a send records on its claim (``SendProgress``): nothing yet (NOTHING_POSTED), or, before its
+# /send, the draft it posts (a JSON object whose POSTED member is the draft's id).
+NOTHING_POSTED = ""
+POSTED = "sendPostedFor"
+# PidTagDeleteAfterSubmit: the message is deleted once sent, no copy kept in Sent Items; the draft
+# method's saveToSentItems false. MS-OXOMSG 3.3.5.1.3 and the MAPI property's page:
+# https://learn.microsoft.com/openspecs/exchange_server_protocols/ms-oxomsg/9b23dc42-c17b-4944-ba0e-a70ec9f90d64
+# https://learn.microsoft.com/office/client-developer/outlook/mapi/pidtagdeleteaftersubmit-canonical-property
+DELETE_AFTER_SUBMIT_PROPERTY = "Boolean 0x0E01"
 UPLOAD_SESSIONS_PER_ATTACHMENT = 2
 
 
@@ -106,22 +118,23 @@ class GraphDrafts:
     def __init__(self, graph: GraphTransport) -> None:
         self._graph = graph
 
-    def send(self, mail: GraphSend, request_id: str) -> None:
-        self._deliver(mail, request_id, look_first=False)
+    def send(self, mail: GraphSend, request_id: str, progress: SendProgress | None = None) -> None:
+        self._deliver(mail, request_id, progress, resuming=False)
 
-    def resume(self, mail: GraphSend, request_id: str) -> bool:
-        """Finish request ``request_id``'s send: True if sent now, False if it had been sent already."""
-        return self._deliver(mail, request_id, look_first=True)
+    def resume(self, mail: GraphSend, request_id: str, progress: SendProgress) -> Resumed:
+        """Finish request ``request_id``'s send, which got as far as ``progress.recorded``."""
+        return self._deliver(mail, request_id, progress, resuming=True)
 
-    def _deliver(self, mail: GraphSend, request_id: str, *, look_first: bool) -> bool:
+    def _deliver(self, mail: GraphSend, request_id: str, progress: SendProgress | None, *, resuming: bool) -> Resumed:
         attachment_bytes = sum(attachment_size_bytes(a) for a in _message_of(mail).attachments or ())
         deadline_s = min(
             MAX_SEND_DEADLINE_S, self._graph.send_deadline_s + attachment_bytes / ASSUMED_UPLOAD_BYTES_PER_S
         )
         deadline = time.monotonic() + max(deadline_s, self._graph.send_deadline_s)
         with self._graph.mailbox_slot(mail.mailbox, deadline):
+            draft_send = _DraftSend(self._graph, mail, request_id, deadline, progress)
             try:
-                return _DraftSend(self._graph, mail, request_id, deadline).deliver(look_first=look_first)
+                return draft_send.resume() if resuming else draft_send.deliver()
             except OutcomeUnknown as unknown:
                 if unknown.resumable:
                     raise
@@ -134,44 +147,63 @@ class GraphDrafts:
 class _DraftSend:
     """One message's way through the draft steps."""
 
-    def __init__(self, graph: GraphTransport, mail: GraphSend, request_id: str, deadline: float) -> None:
+    def __init__(
+        self, graph: GraphTransport, mail: GraphSend, request_id: str, deadline: float, progress: SendProgress | None
+    ) -> None:
         self._graph = graph
         self._mail = mail
         self._request_id = request_id
         self._deadline = deadline
+        self._progress = progress
         self._messages_url = f"{graph.users_url(mail.mailbox)}/messages"
         attachments = _message_of(mail).attachments or []
         # One request when it fits: the draft with its attachments (two Graph calls per message).
         self._attachments_inline = not too_large_for_send_mail(mail)
         self._attachments: list[AnyAttachment] = [] if self._attachments_inline else list(attachments)
 
-    def deliver(self, *, look_first: bool) -> bool:
-        draft: FoundMessage | None = None
-        attached = 0
-        if look_first:
-            found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=True)
-            if any(not message.is_draft for message in found):
-                log.info("resumed: the earlier send of request %s went out", self._request_id)
-                self._discard([message.id for message in found if message.is_draft])
-                return False
-            if not found:
-                # Nothing yet: the earlier attempt may have created nothing, or its sent copy may still
-                # be on its way to Sent Items. Looked for again before a new draft is made.
-                found = self._looked_up(lambda: self._find_after_pause(), resumable=True)
-                if any(not message.is_draft for message in found):
-                    self._discard([message.id for message in found if message.is_draft])
-                    return False
-            if found:
-                draft, extra = found[0], found[1:]
-                self._discard([message.id for message in extra])  # never sent: one draft is enough
-                attached = self._attachment_count(draft.id) if self._attachments else 0
-                log.info("resumed: request %s's draft is there, %d attachment(s) on it", self._request_id, attached)
-        created_now = draft is None
-        if draft is None:
-            draft = self._create()
+    def deliver(self) -> Resumed:
+        """The first attempt: a new draft, its attachments, /send."""
+        return self._finish(self._create(), attached=0, created_now=True)
+
+    def resume(self) -> Resumed:
+        """A later attempt, after an earlier one's outcome was unknown: what it recorded says what is safe.
+
+        Its /send was posted: only that draft may go, and only if it is still a draft; found neither
+        as a draft nor as its sent copy, it may have gone out with its copy not yet (or never) in Sent
+        Items, so the outcome stays unknown. Not posted: nothing can have gone out, so a draft it left
+        is finished, or a new one made. Not known (a record kept before progress was): only a sent
+        copy can tell; anything else stays unknown.
+        """
+        recorded = self._progress.recorded if self._progress is not None else None
+        posted = _posted_draft(recorded)
+        if posted is not None:
+            log.info("resuming request %s: its draft's /send was posted; asking what became of it", self._request_id)
+            return self._settle_send(posted)
+        found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=True)
+        if any(not message.is_draft for message in found):
+            log.info("resumed: the earlier send of request %s went out", self._request_id)
+            self._discard([message.id for message in found if message.is_draft])
+            return Resumed.ALREADY_SENT
+        if recorded != NOTHING_POSTED:
+            log.warning("resuming request %s: how far its earlier attempt got is not known", self._request_id)
+            return Resumed.STILL_UNKNOWN
+        if not found:
+            log.info("resuming request %s: no draft was left and none was sent; making it", self._request_id)
+            return self._finish(self._create(), attached=0, created_now=True)
+        draft, extra = found[0], found[1:]
+        self._discard([message.id for message in extra])  # never sent: one draft is enough
+        attached = self._attachment_count(draft.id) if self._attachments else 0
+        log.info("resumed: request %s's draft is there, %d attachment(s) on it", self._request_id, attached)
+        return self._finish(draft, attached=attached, created_now=False)
+
+    def _finish(self, draft: FoundMessage, *, attached: int, created_now: bool) -> Resumed:
+        """The remaining attachments, the record that /send is posted, then /send."""
         try:
             for index in range(attached, len(self._attachments)):
                 self._attach(draft.id, index)
+            if self._progress is not None:
+                # Before /send, never after: once it may have gone, a later attempt must know which draft.
+                self._progress.record(_posted_progress(draft))
         except Problem:
             if created_now:
                 self._discard([draft.id])  # nothing was sent: no stale draft waits for a retry
@@ -276,18 +308,26 @@ class _DraftSend:
                     raise DraftStepFailed("Graph refused the upload's byte ranges; nothing was sent.")
             offset = next_offset if next_offset is not None else end
 
-    def _send(self, draft: FoundMessage) -> bool:
+    def _send(self, draft: FoundMessage) -> Resumed:
         url = f"{self._messages_url}/{_segment(draft.id)}/send"
         try:
             self._graph.call("POST", url, self._deadline, self._request_id)
         except OutcomeUnknown:
             log.warning("the draft's /send lost its answer: asking Graph what became of the draft")
-            return self._settle_send(draft)
+            settled = self._settle_send(draft)
+            if settled is Resumed.STILL_UNKNOWN:
+                raise DraftOutcomeUnknown(
+                    "Graph's answer to the draft's /send was lost and Graph could not yet tell whether it went out. "
+                    "The draft is found again on the next attempt of this request (same Idempotency-Key, or the "
+                    "queue's retry), so it is sent once; it is never reported sent before Graph says so.",
+                ) from None
+            return Resumed.SENT_NOW
         log.info("Graph accepted the draft for sending")
-        return True
+        return Resumed.SENT_NOW
 
-    def _settle_send(self, draft: FoundMessage) -> bool:
-        """What became of a draft whose /send answer was lost: True once it is known sent (by us)."""
+    def _settle_send(self, draft: FoundMessage) -> Resumed:
+        """What became of a draft whose /send was posted: sent again if it is still a draft (the same
+        draft cannot go out twice), already sent once it is gone and its copy is found, else unknown."""
         deadline = self._settle_deadline()
         url = f"{self._messages_url}/{_segment(draft.id)}"
         for look in range(SETTLE_LOOKS):
@@ -301,20 +341,18 @@ class _DraftSend:
                     # Not sent: send it again. The same draft cannot go out twice.
                     again = self._graph.call("POST", f"{url}/send", deadline, self._request_id, answers=(404,))
                     if again.status_code == 202:
-                        return True
+                        return Resumed.SENT_NOW
                     continue  # 404: gone meanwhile; look again
                 if response.status_code == 200:
-                    return True
+                    return Resumed.ALREADY_SENT
                 if self._sent_copy_exists(draft, deadline):
                     log.info("the draft is gone and its copy is in the mailbox: it was sent")
-                    return True
+                    return Resumed.ALREADY_SENT
             except Problem:  # whatever went wrong while asking, the send's outcome stays unknown
                 continue
-        raise DraftOutcomeUnknown(
-            "Graph's answer to the draft's /send was lost and Graph could not yet tell whether it went out. "
-            "The draft is found again on the next attempt of this request (same Idempotency-Key, or the "
-            "queue's retry), so it is sent once; it is never reported sent before Graph says so.",
-        )
+        # Gone without a copy to be found: sent with its copy still on its way to Sent Items (or none
+        # kept, saveToSentItems false), or a 404 that is not to be believed (rlrghb/olkcli#118).
+        return Resumed.STILL_UNKNOWN
 
     # -- asking Graph -----------------------------------------------------------------------
 
@@ -330,15 +368,6 @@ class _DraftSend:
             f"and ep/value eq '{_odata_quote(self._request_id)}')"
         )
         return self._find(expression, deadline)
-
-    def _find_after_pause(self) -> list[FoundMessage]:
-        found: list[FoundMessage] = []
-        for _ in range(RESUME_LOOKS):
-            self._graph.pause(SETTLE_PAUSE_S)
-            found = self._find_by_property(self._settle_deadline())
-            if found:
-                break
-        return found
 
     def _find(self, expression: str, deadline: float) -> list[FoundMessage]:
         query = urllib.parse.urlencode(
@@ -398,8 +427,36 @@ class _DraftSend:
         document = message.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude)
         properties = list(document.get("singleValueExtendedProperties") or [])
         properties.append({"id": REQUEST_ID_PROPERTY, "value": self._request_id})
+        request = self._mail.request
+        if request is not None and request.save_to_sent_items is False:
+            # /send has no saveToSentItems; Exchange deletes a message with this property once sent.
+            properties.append({"id": DELETE_AFTER_SUBMIT_PROPERTY, "value": "true"})
         document["singleValueExtendedProperties"] = properties
         return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _posted_progress(draft: FoundMessage) -> str:
+    """What the claim records before the draft's /send: which draft, and how its sent copy is found."""
+    return json.dumps(
+        {POSTED: draft.id, "internetMessageId": draft.internet_message_id, "created": draft.created},
+        separators=(",", ":"),
+    )
+
+
+def _posted_draft(recorded: str | None) -> FoundMessage | None:
+    """The draft whose /send an earlier attempt posted, from what it recorded; None if none was."""
+    if not recorded:
+        return None
+    try:
+        document = json.loads(recorded)
+        return FoundMessage(
+            id=str(document[POSTED]),
+            is_draft=True,
+            created=str(document.get("created", "")),
+            internet_message_id=str(document.get("internetMessageId", "")),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _found(item: Any) -> FoundMessage:

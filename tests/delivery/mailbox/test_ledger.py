@@ -93,3 +93,21 @@ def test_the_ledger_survives_its_storage_form() -> None:
     restored = MailboxLedger.from_properties(ledger.to_properties())
     assert restored == ledger
     assert restored.last_digest_at == T0 + 1
+
+
+def test_a_resumed_send_takes_a_slot_and_nothing_else() -> None:
+    # Its first attempt was counted against the budget and the pace; its send still needs a slot.
+    import dataclasses
+
+    ledger = MailboxLedger()
+    first = admitted(ledger, T0, 3)
+    slot_only = dataclasses.replace(permit(T0 + 1, 0, token="resume"), slot_only=True)
+    for number in range(RULES.send_slots - 1):
+        ledger.admit(RULES, permit(T0 + 1, 1, token=f"busy-{number}"), T0 + 1)
+    ledger.take_slot(RULES, slot_only, T0 + 1)
+    assert (ledger.used, ledger.sent_last_minute, len(ledger.slots)) == (6, 4, 4)
+    with pytest.raises(MailboxBusy):
+        ledger.take_slot(RULES, dataclasses.replace(slot_only, token="another"), T0 + 1)
+    ledger.settle(slot_only, taken=False, now=T0 + 2)  # gives back nobody's recipients or pace entry
+    assert (ledger.used, ledger.sent_last_minute, len(ledger.slots)) == (6, 4, 3)
+    assert first.recipients == 3
