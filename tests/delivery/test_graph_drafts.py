@@ -408,3 +408,27 @@ def test_the_queue_asks_again_later_and_never_sends_a_lost_send_twice(
     assert len(graph.operations("create")) == 1
     assert invocations >= 3, "unknown, still unknown, then found sent"
     assert poison_all(runtime, azurite) == {}
+
+
+def test_an_unknown_outcome_whose_progress_was_not_kept_is_resumed_only_to_a_sent_copy(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    # A record kept before progress was (Claim.progress None): any step may have been taken, so
+    # nothing found is not "nothing sent". Only the copy of a sent draft can settle it.
+    from shared.delivery.dispatch import Dispatcher, EarlierOutcomeStillUnknown
+    from shared.delivery.idempotency import Outcome
+    from shared.delivery.idempotency.memory import MemoryIdempotencyStore
+    from shared.mail.draft import parse_mail_request
+
+    runtime = mi_runtime(**DRAFT)
+    store = MemoryIdempotencyStore()
+    dispatcher = Dispatcher(store, runtime.transport)
+    mail = runtime.policy.approve(parse_mail_request(SIMPLE))
+    store.complete(store.claim("k-legacy", "request-1", ttl_s=60), Outcome.UNKNOWN)  # never marked sending
+    with pytest.raises(EarlierOutcomeStillUnknown) as still:
+        dispatcher.dispatch(mail, "request-2", key="k-legacy", ttl_s=60)
+    assert (still.value.status, still.value.code) == (409, "outcome_unknown")
+    assert graph.mails == [] and graph.operations("create") == []
+    runtime.transport.send(mail, "request-1")  # what request-1 had done after all
+    assert dispatcher.dispatch(mail, "request-3", key="k-legacy", ttl_s=60).status == "duplicate"
+    assert len(graph.mails) == 1
