@@ -88,10 +88,15 @@ def check_no_bidi_controls(text: str) -> str:
 
 def check_display_name(name: str) -> str:
     check_single_line(name)
-    check_no_bidi_controls(name)
-    folded = unicodedata.normalize("NFKC", name)
-    if any(c != "@" and unicodedata.normalize("NFKC", c) == "@" for c in name):
-        raise ValueError("a display name must not contain a look-alike of '@' (U+FF20, U+FE6B)")
+    # ASCII text is its own NFKC form and holds no look-alikes or bidirectional controls: most names
+    # are ASCII, and the per-character folding below was a tenth of a message's CPU.
+    if name.isascii():
+        folded = name
+    else:
+        check_no_bidi_controls(name)
+        folded = unicodedata.normalize("NFKC", name)
+        if any(unicodedata.normalize("NFKC", c) == "@" for c in name if not c.isascii()):
+            raise ValueError("a display name must not contain a look-alike of '@' (U+FF20, U+FE6B)")
     if _NAME_SPOOF_RE.search(name) or _NAME_SPOOF_RE.search(_AT_OR_DOT_IN_BLANKS_RE.sub(r"\1", folded)):
         raise ValueError("a display name must not contain an email address, or what reads as one, or '<' '>'")
     return name

@@ -32,7 +32,7 @@ from shared.endpoints.hooks import handle_hook
 from shared.endpoints.mail import handle_mail
 from shared.intake import parse_json
 from shared.mail.draft import parse_mail_request
-from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, Message
+from shared.mail.graph_message import MAX_CUSTOM_HEADERS, MAX_GRAPH_REQUEST_BYTES, Message, SendMailRequest
 from shared.mail.html_sanitizer import sanitize_html
 from shared.mail.policy import MailPolicy
 from shared.mail.simple import SimpleMail
@@ -301,6 +301,17 @@ def test_a_valid_simplified_payload_becomes_a_request_graph_accepts(mail: dict[s
 
 
 @settings(max_examples=15, deadline=None)
+@given(simple_mails())
+def test_the_mapped_request_is_what_validating_it_again_gives(mail: dict[str, Any]) -> None:
+    # SimpleMail.to_graph builds the Graph models without validating them a second time: the
+    # request it builds must be exactly the one Graph's model makes of its own JSON.
+    request = SimpleMail.model_validate(parse_json(json.dumps(mail).encode())).to_graph()
+    body = request.to_json_bytes()
+    validated = SendMailRequest.model_validate_json(body)
+    assert validated == request
+    assert validated.to_json_bytes() == body
+
+
 @given(st.integers(min_value=2_900_000, max_value=3_300_000))
 def test_what_goes_by_sendmail_is_under_4_mb_and_the_rest_takes_a_draft(size: int) -> None:
     # Around both of Graph's limits: files under 3 MB inline, requests under 4 MB.
