@@ -122,3 +122,49 @@ def test_the_first_hook_still_finds_what_it_needs() -> None:
         )
         assert len(graph.sent) == 1
     assert {"jinja2", "shared.mail.rendering", "shared.sources.alertmanager", "shared.settings.routes"} <= modules
+
+
+def _collector_state(script: str, **settings: str) -> dict[str, int]:
+    """After ``script`` in a fresh interpreter: whether the cyclic collector runs, and what it no longer sees."""
+    environ = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
+    report = (
+        f"{script}\nimport gc, json\nprint(json.dumps({{'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", report],
+        env={**environ, **settings},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_the_collector_is_paused_for_startup_and_runs_again_after_the_first_answer() -> None:
+    # Indexing: paused (function_app.py says why), nothing frozen yet.
+    assert _collector_state("import function_app") == {"enabled": False, "frozen": 0}
+    with FakeGraph() as graph, FakeManagedIdentity() as identity:
+        identity.on_issue = graph.valid_tokens.add
+        after_first_mail = _collector_state(
+            _FIRST_MAIL,
+            MAIL_SENDER=SENDER,
+            GRAPH_BASE_URL=graph.base_url,
+            **identity.environment,
+        )
+    # Running again, with startup's objects (modules, models, the MSAL client) out of its sight.
+    assert after_first_mail["enabled"] is True
+    assert after_first_mail["frozen"] > 10_000
+
+
+def test_a_first_invocation_that_fails_still_ends_startup() -> None:
+    # No MAIL_SENDER: the first request is refused (a problem answer), and the collector runs again all the same.
+    state = _collector_state(
+        "import azure.functions as func, function_app\n"
+        "request = func.HttpRequest(method='POST', url='http://localhost/api/mail', body=b'not json',\n"
+        "    headers={'Content-Type': 'application/json'})\n"
+        "response = function_app.mail.build().get_user_function()(request)\n"
+        "assert response.status_code >= 400, response.get_body()\n"
+    )
+    assert state["enabled"] is True
