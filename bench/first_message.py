@@ -1,7 +1,8 @@
 """One fresh process, one message: import the app (or a peer), send one message to the fake Graph, exit.
 
-bench/cold_start.py times the whole process from the outside: interpreter start, imports, settings,
-the token request, the first template compile, the send. That is the cold start a caller waits for.
+bench/cold_start.py times the process from its start to the answer, which it prints (a mark line):
+interpreter start, imports, settings, the token request, the first template compile, the send.
+That is the cold start a caller waits for; the interpreter's teardown after it is not.
 
     python bench/first_message.py --services '<json from fake_services.py>' (--payload NAME | --peer NAME | --floor)
 
@@ -121,12 +122,14 @@ def main() -> None:
 
     if args.floor:
         send_by_hand(services, validated=args.validated)
+        support.print_mark()
         return
 
     if args.peer:
         import peers
 
         peers.SENDERS[args.peer](services)(support.body_of(peers.MESSAGE_PAYLOAD))
+        support.print_mark()
         return
     payload = args.payload or "simple"
     support.use_environment(support.app_environment(services["graph_base_url"], services["identity_environment"]))
@@ -136,6 +139,7 @@ def main() -> None:
     response = support.http_functions()[function](support.http_request(function, body))
     if response.status_code != 202:
         raise SystemExit(f"{function} answered {response.status_code}: {response.get_body()[:300]!r}")
+    support.print_mark()  # answered: what the caller waited for (bench/cold_start.py, run_once)
 
 
 if __name__ == "__main__":

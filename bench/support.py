@@ -14,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,17 @@ def use_environment(extra: Mapping[str, str]) -> None:
     environment = clean_environment(extra)
     os.environ.clear()
     os.environ.update(environment)
+
+
+MARK_PREFIX = "mailhook-bench-mark"
+
+
+def print_mark() -> None:
+    """Say on stdout when this process got where it was timed to: monotonic clock, own CPU seconds.
+
+    bench/cold_start.py times each process to this line, not to its exit (its ``run_once``).
+    """
+    print(MARK_PREFIX, time.monotonic(), time.process_time(), flush=True)
 
 
 def worker_logging() -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -43,6 +46,20 @@ def test_cold_start_compares_the_first_mail_with_the_floor_by_hand() -> None:
     assert result["first_hook_ratio_of_medians"] > 0
 
 
+def test_a_cold_start_is_timed_to_the_answer_not_to_the_interpreters_teardown() -> None:
+    # What a caller waits for ends at the answer; the teardown after it (a second here) must not count.
+    sys.path.insert(0, str(BENCH))
+    cold_start = importlib.import_module("cold_start")
+    answers_then_lingers = (
+        f"import time; print('{cold_start.MARK_PREFIX}', time.monotonic(), time.process_time(), flush=True); "
+        "time.sleep(1)"
+    )
+    wall_ms, cpu_ms = cold_start.run_once([sys.executable, "-c", answers_then_lingers], dict(os.environ))
+    assert 0 < wall_ms < 900 and 0 < cpu_ms < 900
+    with pytest.raises(SystemExit, match="printed no mark"):
+        cold_start.run_once([sys.executable, "-c", "pass"], dict(os.environ))
+
+
 def test_the_first_mail_budget_reads_the_higher_of_the_wall_and_cpu_ratios() -> None:
     # On a loaded machine both sides wait for a core alike and the wall ratio tends to 1: the CPU
     # ratio must still count, or a busy run would pass the budget on waiting alone.
@@ -55,6 +72,9 @@ def test_the_first_mail_budget_reads_the_higher_of_the_wall_and_cpu_ratios() -> 
     assert "1.00x wall, 1.28x CPU, budget 1.2x NOT met" in run.first_mail_summary(cold)
     cold["first_message_ratio_of_medians"], cold["first_message_cpu_ratio_of_medians"] = 1.1, 1.15
     assert "budget 1.2x met" in run.first_mail_summary(cold)
+    assert {"first_message_ratio_to_validated_floor", "first_message_cpu_ratio_to_validated_floor"} <= set(cold)
+    cold["first_message_ratio_to_validated_floor"], cold["first_message_cpu_ratio_to_validated_floor"] = 1.0, 1.25
+    assert run.first_mail_ratio_to_validated_floor(cold) == 1.25
 
 
 def test_storm_counts_alerts_covered_and_table_requests() -> None:
