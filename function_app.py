@@ -15,10 +15,11 @@ import azure.functions as func
 
 # Startup makes tens of thousands of objects that live as long as the process (modules, classes,
 # pydantic's schemas, MSAL's client), and the cyclic garbage collector walks them again and again
-# while they are made: about a hundred collections, some 20 ms of a cold start's first answer
-# (bench/results.md, "Cold start"), finding no garbage. It is paused from here (azure.functions is
-# the worker's own import) until the first invocation has answered; then what startup made is moved
-# out of its sight for good and it runs as usual (https://docs.python.org/3/library/gc.html#gc.freeze).
+# while they are made: about fifty collections between indexing and the first answer, some 10 ms of
+# CPU here (bench/results.md, "Cold start"), finding no garbage. It is paused from here (azure.functions
+# is the worker's own import) until the first invocation has answered; then what startup made is
+# moved out of its sight for good, so later full collections skip it too, and it runs as usual
+# (https://docs.python.org/3/library/gc.html#gc.freeze).
 gc.disable()
 _starting = True
 
