@@ -6,7 +6,7 @@ PORT ?= 7071
 # checkov pins packaging<24, which the main tools cannot share: it gets a venv of its own.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test lint typecheck pytest clean bench screenshots
+.PHONY: run test lint typecheck pytest clean bench screenshots templates
 
 # The venv is brought up to date when a requirements file changes; each stamp records an install.
 # `make run` needs only the runtime requirements; the dev tools (mypy, schemathesis, hypothesis, ...)
@@ -52,6 +52,10 @@ test: lint typecheck pytest
 # README=1 also rewrites the README's two pictures in docs/images. Needs Chromium (apt-get install chromium).
 screenshots: $(BIN)/.installed
 	$(BIN)/python scripts/screenshots.py $(if $(README),--readme)
+
+# The built-in mail templates compiled ahead of time (shared/mail/compiled_templates.py): after editing them.
+templates: $(BIN)/.runtime-installed
+	$(BIN)/python scripts/compile_templates.py
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache outbox screenshots

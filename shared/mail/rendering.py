@@ -113,12 +113,17 @@ def _names(notification: Notification, route: Route) -> list[str]:
     return [name for name in (route.template, notification.source, "default") if name]
 
 
-def _environment(templates_dir: Path | None) -> jinja2.Environment:
+def _environment(templates_dir: Path | None, *, compiled: bool = True) -> jinja2.Environment:
+    """The Jinja2 environment: MAIL_TEMPLATES_DIR first, then the built-in templates, from their
+    compiled modules unless ``compiled`` is False (shared/mail/compiled_templates.py)."""
     import jinja2
 
-    folders = [str(templates_dir)] if templates_dir else []
+    from shared.mail.compiled_templates import loader_for
+
+    built_in = loader_for(BUILT_IN_TEMPLATES) if compiled else jinja2.FileSystemLoader(str(BUILT_IN_TEMPLATES))
+    loaders = [jinja2.FileSystemLoader(str(templates_dir)), built_in] if templates_dir else [built_in]
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([*folders, str(BUILT_IN_TEMPLATES)]),
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
@@ -259,3 +264,10 @@ def safe_url(value: Any) -> str:
     """Only http(s) links become links: a javascript: or data: URL from a payload is dropped."""
     url = value.strip() if isinstance(value, str) else ""
     return url if url.lower().startswith(("https://", "http://")) else ""
+
+
+def compile_built_in_templates() -> Path:
+    """Write the built-in templates' compiled modules (scripts/compile_templates.py); returns their folder."""
+    from shared.mail.compiled_templates import write_compiled
+
+    return write_compiled(_environment(None, compiled=False), BUILT_IN_TEMPLATES)

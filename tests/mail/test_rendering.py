@@ -1,11 +1,19 @@
 import datetime as dt
+import json
 import re
+import shutil
+from pathlib import Path
 
+import jinja2
+
+from shared.mail.compiled_templates import MANIFEST_NAME, compiled_dir, loader_for, write_compiled
 from shared.mail.rendering import (
+    BUILT_IN_TEMPLATES,
     MAX_SUBJECT_CHARS,
     RESOLVED_COLOUR,
     SEVERITY_COLOURS,
     Renderer,
+    _environment,
     colour_of,
     header_title,
     linkified,
@@ -170,3 +178,55 @@ def test_html_is_built_for_outlook_desktop_and_dark_mode() -> None:
     assert all('role="presentation"' in tag for tag in re.findall(r"<table[^>]*>", body))
     assert '<meta name="color-scheme" content="light dark">' in body
     assert "@media (prefers-color-scheme: dark)" in body
+
+
+# --- The built-in templates, compiled ahead of time (shared/mail/compiled_templates.py) ---------------
+
+
+def test_the_committed_compiled_templates_are_what_the_sources_compile_to_now(tmp_path: Path) -> None:
+    sources = tmp_path / "templates"
+    shutil.copytree(BUILT_IN_TEMPLATES, sources, ignore=shutil.ignore_patterns("compiled"))
+    fresh = write_compiled(_environment(None, compiled=False), sources)
+    committed = compiled_dir(BUILT_IN_TEMPLATES)
+    names = sorted(path.name for path in fresh.iterdir())
+    assert names == sorted(path.name for path in committed.iterdir() if path.name != "__pycache__")
+    for name in names:
+        assert (committed / name).read_bytes() == (fresh / name).read_bytes(), (
+            f"{name} is out of date: run `.venv/bin/python scripts/compile_templates.py` and commit the result"
+        )
+
+
+def test_the_app_renders_from_the_compiled_modules_exactly_as_from_the_sources() -> None:
+    built_in = _environment(None).loader
+    assert isinstance(built_in, jinja2.ChoiceLoader)
+    assert isinstance(built_in.loaders[-1], jinja2.ModuleLoader), "the compiled modules are in use"
+    from_sources = _environment(None, compiled=False)
+    for route_format in ("html", "text"):
+        route = Route(format=route_format)
+        compiled_mail = Renderer(None).render(notification(), route)
+        source_renderer = Renderer(None)
+        source_renderer._environment = from_sources
+        assert compiled_mail == source_renderer.render(notification(), route)
+
+
+def test_a_template_edited_without_compiling_again_is_read_from_its_source(tmp_path: Path) -> None:
+    sources = tmp_path / "templates"
+    shutil.copytree(BUILT_IN_TEMPLATES, sources)
+    assert isinstance(loader_for(sources), jinja2.ModuleLoader)
+    template = sources / "default.subject.j2"
+    template.write_text("edited: " + template.read_text(encoding="utf-8"), encoding="utf-8")
+    loader = loader_for(sources)
+    assert isinstance(loader, jinja2.FileSystemLoader)
+    edited = jinja2.Environment(loader=loader, autoescape=False).get_template("default.subject.j2")  # noqa: S701 (a subject)
+    assert edited.render(n=notification()).startswith("edited: ")
+
+
+def test_modules_compiled_by_another_jinja2_are_not_used(tmp_path: Path) -> None:
+    sources = tmp_path / "templates"
+    shutil.copytree(BUILT_IN_TEMPLATES, sources)
+    manifest_path = compiled_dir(sources) / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "jinja2": "2.11.3"}), encoding="utf-8")
+    assert isinstance(loader_for(sources), jinja2.FileSystemLoader)
+    manifest_path.unlink()
+    assert isinstance(loader_for(sources), jinja2.FileSystemLoader)
