@@ -642,6 +642,11 @@ class MimeContent:
     subject: str  # for logs and the digest; "" without a Subject
 
 
+# Files up to this much base64 are counted by building the body; larger ones without it (a copy
+# the draft method would never send).
+_COUNT_WITHOUT_BUILDING_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class GraphSend:
     """A sendMail call ready to go: the mailbox in the URL and the exact request body.
@@ -684,8 +689,10 @@ class GraphSend:
         assert self.request is not None
         request = self.request
         files = [a for a in request.message.attachments or () if isinstance(a, FileAttachment)]
-        if not files:
-            return len(self.body)  # nothing large to leave out: the body is the count
+        if sum(len(a.content_bytes) for a in files) < _COUNT_WITHOUT_BUILDING_BYTES:
+            # Nothing large to leave out: the body is the count, and sendMail (the default method)
+            # sends it next, so building it now is no extra work; counting around it would be.
+            return len(self.body)
         without_files = request.__pydantic_serializer__.to_json(
             request, exclude_none=True, exclude={"message": {"attachments": {"__all__": {"content_bytes"}}}}
         )

@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 
+from shared.mail import graph_message as graph_message_module
 from shared.mail.draft import InvalidPayload, parse_mail_request
 from shared.mail.graph_message import MAX_GRAPH_REQUEST_BYTES, GraphSend
 from shared.mail.policy import MailPolicy, MessageTooLarge, RecipientNotAllowed, SenderNotAllowed
@@ -198,6 +199,14 @@ def test_an_approved_message_holds_no_serialized_copy_until_its_body_is_read() -
     assert counted == len(sent.body) > len(file)
 
 
+def test_a_small_message_is_counted_by_building_the_body_sendmail_sends_next() -> None:
+    # Counting around the files would be a second serialization of a body sendMail builds anyway.
+    sent = approve({"to": "a@contoso.com", "subject": "x", "attachments": [{"name": "a.txt", "content": "hello"}]})
+    counted = sent.body_bytes
+    assert "body" in sent.__dict__, "built once, and kept for the send"
+    assert counted == len(sent.body)
+
+
 @pytest.mark.parametrize(
     "attachments",
     [
@@ -207,7 +216,10 @@ def test_an_approved_message_holds_no_serialized_copy_until_its_body_is_read() -
         [{"name": "a", "content": "x"}, {"name": "b", "contentBase64": "QUJDRA=="}],
     ],
 )
-def test_the_counted_body_size_is_the_built_body_size(attachments: list[dict[str, Any]]) -> None:
+def test_the_counted_body_size_is_the_built_body_size(
+    attachments: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_message_module, "_COUNT_WITHOUT_BUILDING_BYTES", 0)  # count around every file
     payload = {"to": "a@contoso.com", "subject": "Ünïcode \u2603", "html": '<p>"quoted" & \\ </p>'}
     for sent in (
         approve({**payload, "attachments": attachments}),
@@ -220,8 +232,12 @@ def test_the_counted_body_size_is_the_built_body_size(attachments: list[dict[str
 @pytest.mark.parametrize(
     "name", ["reference-example-1.json", "reference-example-2.json", "graph-sendmail-example-3.json"]
 )
-def test_the_counted_size_of_graph_form_examples_is_their_built_size(name: str) -> None:
+def test_the_counted_size_of_graph_form_examples_is_their_built_size(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pathlib import Path
+
+    monkeypatch.setattr(graph_message_module, "_COUNT_WITHOUT_BUILDING_BYTES", 0)  # count around every file
 
     payload = json.loads((Path(__file__).parents[1] / "data" / name).read_text())
     payload.setdefault("message", {}).setdefault("toRecipients", [{"emailAddress": {"address": "a@contoso.com"}}])
