@@ -226,8 +226,9 @@ def render(run: dict[str, Any]) -> str:
         add(f"Failed: `{cold.get('error', 'not run')[-300:]}`\n")
     else:
         add(
-            "Fresh processes, wall time from start to exit, and their CPU time (user + system), which moves less "
-            "with the machine's other load. Every side runs from bytecode, written by an untimed first run.\n"
+            "Fresh processes, timed from their start to the moment they have imported (or answered): wall time, "
+            "and their own CPU time, which moves less with the machine's other load; the interpreter's teardown "
+            "after that is not counted. Every side runs from bytecode, written by an untimed first run.\n"
         )
         add("| process | median ms | p25-p75 | min-max | CPU ms |")
         add("|---|---:|---:|---:|---:|")
