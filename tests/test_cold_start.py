@@ -46,12 +46,11 @@ _ELSEWHERE_ONLY = (
 )
 
 
-def modules_after(script: str, **settings: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``script``, with these app settings only."""
+def last_line_after(script: str, report: str, **settings: str) -> str:
+    """What ``report`` prints last, run after ``script`` in a fresh interpreter with these app settings only."""
     environ = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
-    report = f"{script}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
-        [sys.executable, "-c", report],
+        [sys.executable, "-c", f"{script}\n{report}"],
         env={**environ, **settings},
         cwd=ROOT,
         capture_output=True,
@@ -59,7 +58,14 @@ def modules_after(script: str, **settings: str) -> set[str]:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return result.stdout.splitlines()[-1]
+
+
+def modules_after(script: str, **settings: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``script``, with these app settings only."""
+    return set(
+        json.loads(last_line_after(script, "import json, sys\nprint(json.dumps(sorted(sys.modules)))", **settings))
+    )
 
 
 def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
@@ -126,20 +132,8 @@ def test_the_first_hook_still_finds_what_it_needs() -> None:
 
 def _collector_state(script: str, **settings: str) -> dict[str, int]:
     """After ``script`` in a fresh interpreter: whether the cyclic collector runs, and what it no longer sees."""
-    environ = {name: value for name, value in os.environ.items() if not is_app_setting(name)}
-    report = (
-        f"{script}\nimport gc, json\nprint(json.dumps({{'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", report],
-        env={**environ, **settings},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(json.loads(result.stdout.splitlines()[-1]))
+    report = "import gc, json\nprint(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}))"
+    return dict(json.loads(last_line_after(script, report, **settings)))
 
 
 def test_the_collector_is_paused_for_startup_and_runs_again_after_the_first_answer() -> None:
