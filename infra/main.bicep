@@ -42,7 +42,7 @@ param mailAllowedRecipientDomains string = ''
 ])
 param mailTransport string = 'graph'
 
-@description('MAIL_MESSAGE_FORMAT: mime sends webhook mail with a text part, Auto-Submitted and threading headers; json keeps Graph\'s JSON form; empty picks mime with the sendmail method and json with draft (drafts are made of the JSON form).')
+@description('MAIL_MESSAGE_FORMAT: mime sends webhook mail with a text part, Auto-Submitted and threading headers; json keeps Graph\'s JSON form; empty is mime.')
 @allowed([
   ''
   'mime'

@@ -132,8 +132,13 @@ def _is_base64(text: str) -> bool:
     return True
 
 
+def is_message_id(value: str) -> bool:
+    """Whether ``value`` is an RFC 5322 msg-id, '<left@right>' with dot-atom text (or a domain literal) on each side."""
+    return _MESSAGE_ID_RE.fullmatch(value) is not None
+
+
 def _check_message_id(value: str) -> str:
-    if not _MESSAGE_ID_RE.fullmatch(value):
+    if not is_message_id(value):
         raise ValueError("must be an RFC 5322 message id, '<left@right>', each side dot-atom text")
     return value
 
@@ -640,6 +645,9 @@ class MimeContent:
     raw: bytes  # the message exactly as it goes out (a caller's bytes are never re-serialized)
     recipients: tuple[str, ...]  # the To, Cc and Bcc addresses, which Exchange delivers to and counts
     subject: str  # for logs and the digest; "" without a Subject
+    # Its Message-ID when it has one in RFC 5322's msg-id form: what a draft made of it is found by
+    # again (MAIL_SEND_METHOD=draft); None, and it can only go by sendMail.
+    message_id: str | None = None
 
 
 # Files up to this much base64 are counted by building the body; larger ones without it (a copy

@@ -105,7 +105,7 @@ def generated_mime(mailbox: str, request: SendMailRequest, parts: GeneratedParts
             "(4 MB) once base64-encoded for Graph. Nothing was sent."
         )
     addresses = tuple(r.email_address.address for r in message.recipients())
-    return MimeContent(raw=raw, recipients=addresses, subject=message.subject or "")
+    return MimeContent(raw=raw, recipients=addresses, subject=message.subject or "", message_id=str(mime["Message-ID"]))
 
 
 def request_of_generated(raw: bytes) -> SendMailRequest:

@@ -32,7 +32,7 @@ from typing import cast
 
 from shared.addresses import check_address, check_display_name
 from shared.mail.draft import RESERVED_HEADER_PREFIXES
-from shared.mail.graph_message import MimeContent, has_script_element
+from shared.mail.graph_message import MimeContent, has_script_element, is_message_id
 from shared.problems import FieldError, Problem
 
 BASE64_MEDIA_TYPE = "text/plain"
@@ -91,13 +91,16 @@ class MimeDraft:
     recipients: dict[str, tuple[str, ...]]  # To, Cc, Bcc: the addresses of each header given
     reply_to: tuple[str, ...]
     subject: str
+    message_id: str | None = None  # the Message-ID header, when it is a valid msg-id
 
     def recipient_addresses(self) -> tuple[str, ...]:
         return tuple(address for header in RECIPIENT_HEADERS for address in self.recipients.get(header, ()))
 
     def content(self) -> MimeContent:
         """What the delivery steps need of the message (``GraphSend.mime``)."""
-        return MimeContent(raw=self.raw, recipients=self.recipient_addresses(), subject=self.subject)
+        return MimeContent(
+            raw=self.raw, recipients=self.recipient_addresses(), subject=self.subject, message_id=self.message_id
+        )
 
 
 def media_type_of(content_type: str) -> str:
@@ -180,6 +183,7 @@ def read_mime(raw: bytes, graph_body: bytes) -> MimeDraft:
         recipients={header: addresses[header] for header in RECIPIENT_HEADERS if header in addresses},
         reply_to=addresses.get("Reply-To", ()),
         subject=subject,
+        message_id=message_id_of(message),
     )
 
 
@@ -194,7 +198,19 @@ def content_of(graph_body: bytes) -> MimeContent:
         for value in message.get_all(header) or ()
         for address in getattr(value, "addresses", ())
     )
-    return MimeContent(raw=raw, recipients=recipients, subject=str(message["Subject"] or ""))
+    return MimeContent(
+        raw=raw, recipients=recipients, subject=str(message["Subject"] or ""), message_id=message_id_of(message)
+    )
+
+
+def message_id_of(message: EmailMessage) -> str | None:
+    """The Message-ID header when it is one msg-id; None without one, or with one Exchange may replace."""
+    try:
+        value = message.get("Message-ID")
+    except _PARSER_FAILURES:
+        return None
+    text = str(value).strip() if value is not None else ""
+    return text if is_message_id(text) else None
 
 
 def _check_header_section(raw: bytes) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.settings.delivery import DeliveryMode, DeliverySettings, TransportKind, read_delivery
-from shared.settings.graph import Credentials, GraphSettings, SendMethod, read_credentials, read_graph
+from shared.settings.graph import Credentials, GraphSettings, read_credentials, read_graph
 from shared.settings.hook_auth import HookAuthSettings, read_hook_auth
 from shared.settings.limits import LimitSettings, read_limits
 from shared.settings.message_format import MessageFormatSettings, read_message_format
@@ -88,7 +88,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         limits=read_limits(read),
         route_table=route_table,
         templates_dir=templates_dir,
-        message_format=read_message_format(read, draft_method=graph.send_method is SendMethod.DRAFT),
+        message_format=read_message_format(read),
     )
     if read.problems:
         raise SettingsError(read.problems)

@@ -4,9 +4,9 @@
 ``Auto-Submitted`` and the threading headers mail clients group a conversation by, which Graph's
 JSON form cannot carry (it takes only ``x-`` headers:
 https://learn.microsoft.com/graph/api/resources/internetmessageheader); ``json`` keeps the JSON form.
-Unset, it is ``mime`` with MAIL_SEND_METHOD=sendmail and ``json`` with ``draft``: drafts are made
-of the JSON form only (a MIME message always goes by sendMail, ``GraphTransport``), and whoever asks
-for the draft method asks for "never lost", which threading headers must not silently take away.
+Unset, it is ``mime``, with either send method: with MAIL_SEND_METHOD=draft a MIME notification is
+made a draft of its own bytes and found again by its Message-ID (``GraphTransport``), so it is
+"never lost" as a JSON draft is.
 ``MAIL_THREAD_BY_DATE``: ``none`` (the default) threads a route's group for ever; ``daily`` starts
 a new thread each UTC day, as Alertmanager's ``thread_by_date`` does. A route's ``threadByDate``
 overrides it.
@@ -36,9 +36,8 @@ class MessageFormatSettings:
     thread_by_date: ThreadByDate = ThreadByDate.NONE
 
 
-def read_message_format(read: SettingsReader, *, draft_method: bool) -> MessageFormatSettings:
-    default = MessageFormat.JSON if draft_method else MessageFormat.MIME
+def read_message_format(read: SettingsReader) -> MessageFormatSettings:
     return MessageFormatSettings(
-        format=MessageFormat(read.choice("MAIL_MESSAGE_FORMAT", [f.value for f in MessageFormat], default)),
+        format=MessageFormat(read.choice("MAIL_MESSAGE_FORMAT", [f.value for f in MessageFormat], "mime")),
         thread_by_date=ThreadByDate(read.choice("MAIL_THREAD_BY_DATE", [t.value for t in ThreadByDate], "none")),
     )

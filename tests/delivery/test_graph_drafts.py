@@ -7,6 +7,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 
 import azure.functions as func
@@ -432,3 +433,89 @@ def test_an_unknown_outcome_whose_progress_was_not_kept_is_resumed_only_to_a_sen
     runtime.transport.send(mail, "request-1")  # what request-1 had done after all
     assert dispatcher.dispatch(mail, "request-3", key="k-legacy", ttl_s=60).status == "duplicate"
     assert len(graph.mails) == 1
+
+
+# --- A caller's MIME message as a draft (MAIL_SEND_METHOD=draft) ------------------------------------------
+
+
+def mime_message(message_id: str | None = "<disk-93.db-1@ops.contoso.com>") -> bytes:
+    """A caller's RFC 5322 message with an attachment, as its mail library writes it."""
+    mime = EmailMessage()
+    mime["From"] = SENDER
+    mime["To"] = "ops@contoso.com"
+    mime["Subject"] = "Disk full"
+    if message_id is not None:
+        mime["Message-ID"] = message_id
+    mime.set_content("93% on db-1.")
+    mime.add_attachment(b"df -h output", maintype="text", subtype="plain", filename="df.txt")
+    return mime.as_bytes()
+
+
+def send_mime(runtime: Runtime, raw: bytes, *, key: str | None = None) -> func.HttpResponse:
+    headers = {"Idempotency-Key": key} if key else None
+    body = base64.b64encode(raw)
+    return handle_mail(mail_request(body, content_type="text/plain", headers=headers), runtime)
+
+
+def test_a_mime_message_with_a_message_id_is_made_a_draft_of_its_own_bytes(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    raw = mime_message()
+    response = send_mime(mi_runtime(**DRAFT), raw)
+    assert response.status_code == 202, response.get_body()
+    assert [request.operation for request in graph.requests] == ["create", "send"]
+    [create] = graph.operations("create")
+    assert create.headers["content-type"].startswith("text/plain")
+    assert create.body == base64.b64encode(raw), "the caller's base64, byte for byte"
+    [mail] = graph.mails
+    assert (mail.via, mail.mime, mail.internet_message_id) == ("draft", raw, "<disk-93.db-1@ops.contoso.com>")
+    assert graph.drafts() == [] and len(graph.sent_items()) == 1
+
+
+def test_a_mime_message_without_a_message_id_still_goes_by_sendmail(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    # Nothing to find its draft by again: sendMail, never sent twice but not "never lost" (README).
+    response = send_mime(mi_runtime(**DRAFT), mime_message(message_id=None))
+    assert response.status_code == 202, response.get_body()
+    assert [request.operation for request in graph.requests] == ["sendMail"]
+
+
+def test_a_mime_drafts_lost_answers_end_in_one_mail(mi_runtime: RuntimeFactory, graph: FakeGraph) -> None:
+    runtime = mi_runtime(**DRAFT)
+    graph.inject("create", "cut_after")  # made, answer lost: found by its Message-ID, not made twice
+    graph.inject("send", "cut_after")  # sent, answer lost: gone, and its copy found by its Message-ID
+    response = send_mime(runtime, mime_message())
+    assert response.status_code == 202, response.get_body()
+    assert [r.operation for r in graph.requests] == ["create", "find", "send", "get", "find"]
+    assert len(graph.mails) == 1
+    assert graph.drafts() == []
+
+
+def test_a_mime_drafts_unknown_send_is_resumed_by_its_key_and_sent_once(
+    mi_runtime: RuntimeFactory, graph: FakeGraph, keys_in: dict[str, str]
+) -> None:
+    runtime = mi_runtime(**DRAFT, **keys_in)
+    graph.inject("send", "cut_before")
+    graph.inject("get", *NOT_ANSWERED)  # Graph cannot be asked: unknown, never "sent"
+    first = send_mime(runtime, mime_message(), key="mime-1")
+    assert (first.status_code, response_json(first)["code"]) == (504, "graph_outcome_unknown")
+    assert graph.mails == [] and len(graph.drafts()) == 1
+    retry = send_mime(runtime, mime_message(), key="mime-1")
+    assert response_json(retry) == {"status": "accepted", "requestId": response_json(first)["requestId"]}
+    again = send_mime(runtime, mime_message(), key="mime-1")
+    assert response_json(again)["status"] == "duplicate"
+    assert len(graph.mails) == 1 and graph.drafts() == []
+
+
+def test_a_mime_draft_whose_send_was_posted_and_whose_copy_is_late_is_never_sent_again(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime(**DRAFT)
+    graph.sent_copy_delay_s = 60.0
+    graph.inject("send", "cut_after")
+    assert send_mime(runtime, mime_message(), key="mime-2").status_code == 504
+    retry = send_mime(runtime, mime_message(), key="mime-2")
+    assert (retry.status_code, response_json(retry)["code"]) == (409, "outcome_unknown")
+    assert len(graph.mails) == 1
+    assert len(graph.operations("create")) == 1

@@ -778,6 +778,17 @@ class FakeGraph(FakeHttpServer):
                 return self._error(404, "ErrorItemNotFound", "The specified object was not found in the store.", ids)
             del self._messages[stored.id]
         property_value = stored.extended_property(self.tracked_property) if self.tracked_property else None
+        # A draft made of MIME is addressed by its own headers, counted as sendMail's MIME form is.
+        mime_recipients = len(_mime_recipients(_parse_mime(stored.mime))) if stored.mime is not None else None
+        if mime_recipients == 0:
+            with self._lock:  # Exchange keeps a draft it cannot send
+                self._messages[stored.id] = stored
+            return self._error(
+                400,
+                "ErrorInvalidRecipients",
+                "At least one recipient is not valid., A message can't be sent because it contains no recipients.",
+                ids,
+            )
         self._record_mail(
             stored.mailbox,
             "draft",
@@ -786,6 +797,7 @@ class FakeGraph(FakeHttpServer):
             stored.internet_message_id,
             property_value,
             mime=stored.mime,
+            recipients=mime_recipients,
         )
         if str(stored.extended_property(DELETE_AFTER_SUBMIT_PROPERTY)).lower() == "true":
             # PidTagDeleteAfterSubmit: Exchange deletes the message once sent and files no copy (MS-OXOMSG 3.3.5.1.3).

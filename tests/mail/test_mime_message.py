@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -123,18 +124,19 @@ def test_the_json_form_stays_for_tenants_who_want_it(mi_runtime: RuntimeFactory,
     }
 
 
-def test_with_the_draft_method_webhook_mail_defaults_to_the_json_form_and_goes_as_a_draft(
+def test_with_the_draft_method_webhook_mail_is_a_mime_draft_and_json_when_asked(
     mi_runtime: RuntimeFactory, graph: FakeGraph
 ) -> None:
-    # Drafts are made of the JSON form only; the draft method's "never lost" is kept unless asked otherwise.
+    # A MIME notification is made a draft of its own bytes, found again by its Message-ID (README, "Send methods").
     post(mi_runtime, fixture("firing-single.json"), MAIL_SEND_METHOD="draft")
     [mail] = graph.mails
-    assert mail.via == "draft" and mail.mime is None
-    assert mail.message["singleValueExtendedProperties"], "found again by our property if an answer is lost"
-    # Asked for explicitly, MIME keeps its threading and goes by sendMail (README, "Send methods").
-    post(mi_runtime, fixture("firing-single.json"), MAIL_SEND_METHOD="draft", MAIL_MESSAGE_FORMAT="mime")
-    assert [mail.via for mail in graph.mails] == ["draft", "sendMail"]
-    assert graph.mails[1].mime is not None
+    assert mail.via == "draft" and mail.mime is not None
+    assert mail.internet_message_id == str(email.message_from_bytes(mail.mime)["Message-ID"])
+    # The JSON form, asked for, carries our property instead.
+    post(mi_runtime, fixture("firing-single.json"), MAIL_SEND_METHOD="draft", MAIL_MESSAGE_FORMAT="json")
+    assert [mail.via for mail in graph.mails] == ["draft", "draft"]
+    assert graph.mails[1].mime is None
+    assert graph.mails[1].message["singleValueExtendedProperties"], "found again by our property if an answer is lost"
 
 
 def approved_mime(notification: Notification, route_name: str, now: dt.datetime, by_date: ThreadByDate) -> EmailMessage:
@@ -198,9 +200,13 @@ def test_the_format_settings_are_checked_at_start() -> None:
         settings_from(MAIL_MESSAGE_FORMAT="xml", MAIL_THREAD_BY_DATE="weekly")
     assert {problem.setting for problem in caught.value.problems} == {"MAIL_MESSAGE_FORMAT", "MAIL_THREAD_BY_DATE"}
     assert settings_from().message_format == MessageFormatSettings(MessageFormat.MIME, ThreadByDate.NONE)
-    assert settings_from(MAIL_SEND_METHOD="draft").message_format.format is MessageFormat.JSON
+    # The draft method makes drafts of MIME too: the default does not change with it.
+    assert settings_from(MAIL_SEND_METHOD="draft").message_format.format is MessageFormat.MIME
     # Blank, as the Bicep template's default sets it, is unset.
-    assert settings_from(MAIL_MESSAGE_FORMAT="", MAIL_SEND_METHOD="draft").message_format.format is MessageFormat.JSON
+    assert settings_from(MAIL_MESSAGE_FORMAT="", MAIL_SEND_METHOD="draft").message_format.format is MessageFormat.MIME
+    assert (
+        settings_from(MAIL_MESSAGE_FORMAT="json", MAIL_SEND_METHOD="draft").message_format.format is MessageFormat.JSON
+    )
     asked = settings_from(MAIL_MESSAGE_FORMAT="mime", MAIL_SEND_METHOD="draft")
     assert asked.message_format.format is MessageFormat.MIME
 

@@ -149,7 +149,11 @@ class GraphTransport:
 
     def _sends_as_draft(self, mail: GraphSend) -> bool:
         if mail.mime is not None:
-            return False  # the MIME form goes by sendMail whatever the method; policy keeps it under 4 MB
+            # A draft can be made of MIME too (https://learn.microsoft.com/graph/api/user-post-messages,
+            # "MIME format"), and found again by its Message-ID, which Exchange keeps: with the draft
+            # method, a MIME message that has one goes as a draft. Without one there is nothing to look
+            # it up by, so it goes by sendMail (policy keeps the MIME form under 4 MB).
+            return self._graph.send_method is SendMethod.DRAFT and mail.mime.message_id is not None
         return self._graph.send_method is SendMethod.DRAFT or too_large_for_send_mail(mail)
 
     def _drafts(self) -> GraphDrafts:

@@ -28,6 +28,11 @@ posted. A posted draft that is gone without a copy to find may have gone out (Ex
 after sending it, and none at all with PidTagDeleteAfterSubmit): that stays unknown, never a new
 draft sent; only an attempt that posted nothing may make a new one.
 
+A MIME message (``GraphSend.mime``) with a Message-ID is made a draft of its own bytes (step 1 in
+"MIME format", base64 as text/plain), so its attachments are in it, and it is found again by that
+Message-ID (``internetMessageId``) rather than by our property, which a MIME draft cannot carry
+without changing the caller's bytes; the rest is the same.
+
 Before /send nothing can have been sent, so a step that fails there is a RetryLater or a refusal,
 never an unknown outcome, and the draft is deleted (best effort) so that no stale one waits.
 """
@@ -126,7 +131,7 @@ class GraphDrafts:
         return self._deliver(mail, request_id, progress, resuming=True)
 
     def _deliver(self, mail: GraphSend, request_id: str, progress: SendProgress | None, *, resuming: bool) -> Resumed:
-        attachment_bytes = sum(attachment_size_bytes(a) for a in _message_of(mail).attachments or ())
+        attachment_bytes = sum(attachment_size_bytes(a) for a in _attachments_of(mail))
         deadline_s = min(
             MAX_SEND_DEADLINE_S, self._graph.send_deadline_s + attachment_bytes / ASSUMED_UPLOAD_BYTES_PER_S
         )
@@ -156,10 +161,10 @@ class _DraftSend:
         self._deadline = deadline
         self._progress = progress
         self._messages_url = f"{graph.users_url(mail.mailbox)}/messages"
-        attachments = _message_of(mail).attachments or []
-        # One request when it fits: the draft with its attachments (two Graph calls per message).
-        self._attachments_inline = not too_large_for_send_mail(mail)
-        self._attachments: list[AnyAttachment] = [] if self._attachments_inline else list(attachments)
+        # One request when it fits: the draft with its attachments (two Graph calls per message). A
+        # MIME message holds its own, and is under 4 MB (policy).
+        self._attachments_inline = mail.mime is not None or not too_large_for_send_mail(mail)
+        self._attachments: list[AnyAttachment] = [] if self._attachments_inline else _attachments_of(mail)
 
     def deliver(self) -> Resumed:
         """The first attempt: a new draft, its attachments, /send."""
@@ -213,9 +218,17 @@ class _DraftSend:
     # -- the steps --------------------------------------------------------------------------
 
     def _create(self) -> FoundMessage:
-        body = self._draft_json()
+        # A MIME message is made a draft from its own base64, as sendMail would take it (text/plain).
+        body = self._mail.body if self._mail.mime is not None else self._draft_json()
+        content_type = self._mail.content_type
+
+        def create() -> requests.Response:
+            return self._graph.call(
+                "POST", self._messages_url, self._deadline, self._request_id, body=body, content_type=content_type
+            )
+
         try:
-            response = self._graph.call("POST", self._messages_url, self._deadline, self._request_id, body=body)
+            response = create()
         except OutcomeUnknown:
             # Its answer was lost: look for it rather than risk two drafts.
             found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=False)
@@ -225,7 +238,7 @@ class _DraftSend:
                 self._discard([message.id for message in drafts[1:]])
                 return drafts[0]
             log.warning("the draft's creation lost its answer and no draft exists: creating it again")
-            response = self._graph.call("POST", self._messages_url, self._deadline, self._request_id, body=body)
+            response = create()
         return _found(response.json())
 
     def _attach(self, draft_id: str, index: int) -> None:
@@ -359,10 +372,17 @@ class _DraftSend:
     def _sent_copy_exists(self, draft: FoundMessage, deadline: float) -> bool:
         if any(not message.is_draft for message in self._find_by_property(deadline)):
             return True
+        if self._mail.mime is not None:
+            return False  # found by its Message-ID already
         found = self._find(f"internetMessageId eq '{_odata_quote(draft.internet_message_id)}'", deadline)
         return any(not message.is_draft for message in found)
 
     def _find_by_property(self, deadline: float) -> list[FoundMessage]:
+        """This request's draft or sent copy: by our property, or a MIME message's by its Message-ID
+        (a draft made of MIME carries the caller's headers only)."""
+        if self._mail.mime is not None:
+            assert self._mail.mime.message_id is not None  # GraphTransport._sends_as_draft
+            return self._find(f"internetMessageId eq '{_odata_quote(self._mail.mime.message_id)}'", deadline)
         expression = (
             f"singleValueExtendedProperties/Any(ep: ep/id eq '{REQUEST_ID_PROPERTY}' "
             f"and ep/value eq '{_odata_quote(self._request_id)}')"
@@ -488,8 +508,12 @@ def _odata_quote(value: str) -> str:
 
 
 def _message_of(mail: GraphSend) -> Message:
-    """The JSON form's message: the only one drafts are made of (a MIME message goes by sendMail,
-    GraphTransport._sends_as_draft)."""
+    """The JSON form's message, which a JSON draft is made of."""
     if mail.request is None:
-        raise AssertionError("a MIME message is sent with sendMail, never as a draft")
+        raise AssertionError("a MIME draft is made of its own bytes")
     return mail.request.message
+
+
+def _attachments_of(mail: GraphSend) -> list[AnyAttachment]:
+    """The JSON form's attachments; none for a MIME message, whose parts are in its bytes."""
+    return [] if mail.request is None else list(mail.request.message.attachments or ())
