@@ -16,11 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    import jinja2
+# Imported with Jinja2: this module is imported by shared/mail/rendering.py only when it builds its
+# environment, on the first webhook.
+import jinja2
 
 COMPILED_DIR_NAME = "compiled"
 MANIFEST_NAME = "manifest.json"
@@ -32,23 +35,43 @@ def compiled_dir(sources: Path) -> Path:
 
 def manifest_of(sources: Path) -> dict[str, object]:
     """What compiled modules of ``sources`` must have been made from: each template's digest and Jinja2's version."""
-    import jinja2
-
     digests = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(sources.glob("*.j2"))}
     return {"jinja2": jinja2.__version__, "templates": digests}
 
 
+class _OneAtATimeModuleLoader(jinja2.ModuleLoader):
+    """``jinja2.ModuleLoader``, one template load at a time.
+
+    It imports a template's module and then takes it out of ``sys.modules`` again (it keeps it as an
+    attribute of its own package): two threads loading a template at once can find the module gone
+    under them, a KeyError from importlib, which was a 500 for the first concurrent webhooks of a new
+    instance. A load happens once per template and process (the environment caches it), so one at a
+    time costs nothing after that.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._lock = threading.Lock()
+
+    def load(
+        self,
+        environment: jinja2.Environment,
+        name: str,
+        globals: MutableMapping[str, Any] | None = None,  # Jinja2's own parameter name
+    ) -> jinja2.Template:
+        with self._lock:
+            return super().load(environment, name, globals)
+
+
 def loader_for(sources: Path) -> jinja2.BaseLoader:
     """The compiled modules when they are what ``sources`` compile to now, else the sources themselves."""
-    import jinja2
-
     target = compiled_dir(sources)
     try:
         shipped = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         shipped = None
     if shipped == manifest_of(sources):
-        return jinja2.ModuleLoader(str(target))
+        return _OneAtATimeModuleLoader(str(target))
     return jinja2.FileSystemLoader(str(sources))
 
 

@@ -2,9 +2,15 @@ import datetime as dt
 import json
 import re
 import shutil
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import jinja2
+import pytest
 
 from shared.mail.compiled_templates import MANIFEST_NAME, compiled_dir, loader_for, write_compiled
 from shared.mail.rendering import (
@@ -230,3 +236,64 @@ def test_modules_compiled_by_another_jinja2_are_not_used(tmp_path: Path) -> None
     assert isinstance(loader_for(sources), jinja2.FileSystemLoader)
     manifest_path.unlink()
     assert isinstance(loader_for(sources), jinja2.FileSystemLoader)
+
+
+def test_threads_loading_the_compiled_templates_at_once_all_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jinja2's ModuleLoader imports a template's module, then takes it out of sys.modules again: two
+    # threads loading one template at once raced in between (KeyError from importlib, a 500 for the
+    # first concurrent webhooks of a new instance). As on a new instance: fresh environments, and
+    # modules compiled from source (no bytecode yet), which is when the window is widest.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch all the time: a window of a few bytecodes is enough
+    try:
+        _load_at_once(tmp_path)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def _load_at_once(tmp_path: Path) -> None:
+    for attempt in range(80):
+        sources = tmp_path / f"templates-{attempt}"
+        shutil.copytree(BUILT_IN_TEMPLATES, sources, ignore=shutil.ignore_patterns("__pycache__"))
+        environment = _environment(None)
+        environment.loader = loader_for(sources)
+        barrier = threading.Barrier(12)
+
+        def load(_: int, environment: jinja2.Environment = environment, barrier: threading.Barrier = barrier) -> str:
+            barrier.wait()
+            return environment.get_template("default.subject.j2").render(n=notification(), route=Route())
+
+        with ThreadPoolExecutor(12) as pool:
+            rendered = list(pool.map(load, range(12)))
+        assert len(set(rendered)) == 1
+
+
+def test_the_compiled_loader_loads_one_template_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stress test above can pass by luck; this one cannot: Jinja2's own load, slowed down, never
+    # runs twice at once however many threads ask.
+    running, most = 0, 0
+    guard = threading.Lock()
+    original = jinja2.ModuleLoader.load
+
+    def slow_load(self: jinja2.ModuleLoader, *args: Any, **kwargs: Any) -> jinja2.Template:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            with guard:
+                running -= 1
+
+    monkeypatch.setattr(jinja2.ModuleLoader, "load", slow_load)
+    environment = _environment(None)
+    names = ["default.subject.j2", "default.html.j2", "default.text.j2"] * 3
+    with ThreadPoolExecutor(len(names)) as pool:
+        templates = list(pool.map(environment.get_template, names))
+    assert all(isinstance(template, jinja2.Template) for template in templates)
+    assert most == 1
