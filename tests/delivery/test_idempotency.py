@@ -205,3 +205,38 @@ def test_an_abandoned_send_keeps_its_request_id_and_progress_when_taken_over(
     assert (repeat.request_id, repeat.outcome) == ("request-1", Outcome.UNKNOWN)
     reopened = store.reopen(key, "request-1", ttl_s=60)
     assert reopened is not None and reopened.progress == "posted draft-9"
+
+
+def test_a_progress_write_whose_answer_was_lost_is_read_back(azurite: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Faults Azurite cannot make: the SDK call is wrapped to lose the answer of a write Azurite applied
+    # (as a timeout after the request left does), or to fail before the request is sent.
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.data.tables import TableClient
+
+    store = TableIdempotencyStore(StorageClients(StorageConnection(connection_string=azurite), requests.Session()))
+    original = TableClient.update_entity
+    fault: list[str] = []
+
+    def update_entity(self: TableClient, *args: object, **kwargs: object) -> object:
+        if fault and fault[0] == "before":
+            fault.clear()
+            raise ServiceRequestError("connection refused")
+        answer = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if fault and fault[0] == "after":
+            fault.clear()
+            raise ServiceResponseError("the answer was lost")
+        return answer
+
+    monkeypatch.setattr(TableClient, "update_entity", update_entity)
+    key = fresh_key()
+    sending = store.mark_sending(store.claim(key, "request-1", ttl_s=60))
+    fault.append("after")
+    posted = store.record_progress(sending, '{"sendPostedFor":"draft-1"}')
+    assert posted.progress == '{"sendPostedFor":"draft-1"}' and posted.etag != sending.etag
+    store.complete(posted)  # the version read back is the one that settles it
+    assert store.claim(key, "request-2", ttl_s=60).outcome is Outcome.SENT
+
+    other = store.mark_sending(store.claim(fresh_key(), "request-3", ttl_s=60))
+    fault.append("before")
+    with pytest.raises(IdempotencyUnavailable):
+        store.record_progress(other, '{"sendPostedFor":"draft-3"}')  # never written: the step is not taken

@@ -142,12 +142,37 @@ class TableIdempotencyStore:
                 match_condition=MatchConditions.IfNotModified,
             )
         except AzureError as exc:
+            # The write may have been applied with its answer lost (a timeout, a cut connection): read
+            # the record back rather than give up a step that was in fact recorded (the draft method
+            # would otherwise delete a draft its claim says is being sent, and report it unknown).
+            applied = self._recorded(claim, progress)
+            if applied is not None:
+                log.warning("idempotency record's progress: the answer was lost, the write was applied")
+                return applied
             log.error("idempotency record's progress not recorded: %s", type(exc).__name__)
             raise IdempotencyUnavailable(
                 f"Azure Table storage could not record the send's progress ({type(exc).__name__}); "
                 "its next step was not taken."
             ) from None
         return dataclasses.replace(claim, etag=_etag(updated), progress=progress)
+
+    def _recorded(self, claim: Claim, progress: str) -> Claim | None:
+        """The claim as stored, if it holds ``progress`` for the same request and is still sending; else None.
+
+        Progress texts name one draft (its id and creation time), so another claimant cannot have
+        written the same one."""
+        import dataclasses
+
+        from azure.core.exceptions import AzureError
+
+        partition, row = _location(claim.key)
+        try:
+            entity = self._table.get_entity(partition, row)
+        except AzureError:
+            return None
+        if entity.get("RequestId") != claim.request_id or _progress(entity) != progress or _outcome(entity) is not None:
+            return None
+        return dataclasses.replace(claim, etag=entity.metadata.get("etag"), progress=progress)
 
     def reopen(self, key: str, request_id: str, *, ttl_s: int) -> Claim | None:
         """Conditional on the record's ETag, so of two callers one gets it; the other gets None."""
