@@ -519,3 +519,19 @@ def test_a_mime_draft_whose_send_was_posted_and_whose_copy_is_late_is_never_sent
     assert (retry.status_code, response_json(retry)["code"]) == (409, "outcome_unknown")
     assert len(graph.mails) == 1
     assert len(graph.operations("create")) == 1
+
+
+def test_an_older_message_with_the_same_message_id_is_not_taken_for_this_drafts_copy(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    # A caller sends one MIME message twice, with two keys: two sends. The second's /send is cut before
+    # Graph got it and its draft answers 404 for a moment; the first's copy in Sent Items, found by the
+    # same Message-ID, must not make it believed sent (202 with nothing sent).
+    runtime = mi_runtime(**DRAFT)
+    assert send_mime(runtime, mime_message(), key="first").status_code == 202
+    graph.inject("send", "cut_before")
+    graph.inject("get", "transient_not_found")
+    second = send_mime(runtime, mime_message(), key="second")
+    assert second.status_code == 202, second.get_body()
+    assert len(graph.mails) == 2, "the second was sent, not mistaken for the first"
+    assert graph.drafts() == []

@@ -370,10 +370,15 @@ class _DraftSend:
     # -- asking Graph -----------------------------------------------------------------------
 
     def _sent_copy_exists(self, draft: FoundMessage, deadline: float) -> bool:
+        if self._mail.mime is not None:
+            # Found by its Message-ID, which another message of the mailbox may carry too (a caller
+            # sending one message twice): only a copy filed after this draft was made is this one's.
+            return any(
+                not message.is_draft and message.created >= draft.created
+                for message in self._find_by_property(deadline)
+            )
         if any(not message.is_draft for message in self._find_by_property(deadline)):
             return True
-        if self._mail.mime is not None:
-            return False  # found by its Message-ID already
         found = self._find(f"internetMessageId eq '{_odata_quote(draft.internet_message_id)}'", deadline)
         return any(not message.is_draft for message in found)
 
