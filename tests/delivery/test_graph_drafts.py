@@ -535,3 +535,16 @@ def test_an_older_message_with_the_same_message_id_is_not_taken_for_this_drafts_
     assert second.status_code == 202, second.get_body()
     assert len(graph.mails) == 2, "the second was sent, not mistaken for the first"
     assert graph.drafts() == []
+
+
+def test_a_resume_that_posted_nothing_is_not_answered_by_an_older_message_with_the_same_message_id(
+    mi_runtime: RuntimeFactory, graph: FakeGraph
+) -> None:
+    runtime = mi_runtime(**DRAFT)
+    assert send_mime(runtime, mime_message(), key="first").status_code == 202
+    graph.inject("create", "cut_before", "cut_before")  # never made, and the second try's answer lost too
+    unknown = send_mime(runtime, mime_message(), key="second")
+    assert (unknown.status_code, response_json(unknown)["code"]) == (504, "graph_outcome_unknown")
+    retry = send_mime(runtime, mime_message(), key="second")
+    assert response_json(retry)["status"] == "accepted", retry.get_body()
+    assert len(graph.mails) == 2, "sent now, not taken for the first message's copy"

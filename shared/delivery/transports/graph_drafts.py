@@ -185,6 +185,10 @@ class _DraftSend:
             log.info("resuming request %s: its draft's /send was posted; asking what became of it", self._request_id)
             return self._settle_send(posted)
         found = self._looked_up(lambda: self._find_by_property(self._settle_deadline()), resumable=True)
+        if self._mail.mime is not None and recorded == NOTHING_POSTED:
+            # Nothing was posted, so a sent message found by this Message-ID is another's (the caller
+            # sent the message before): only a draft left behind can be this request's.
+            found = [message for message in found if message.is_draft]
         if any(not message.is_draft for message in found):
             log.info("resumed: the earlier send of request %s went out", self._request_id)
             self._discard([message.id for message in found if message.is_draft])
