@@ -39,19 +39,24 @@ class MemoryIdempotencyStore:
             self._versions += 1
             if record is not None and abandoned_by is not None:
                 # Its send may have gone out: the record stays that request's, with how far it got.
-                self._records[key] = _Record(
-                    abandoned_by,
-                    max(record.expires_at, now + ttl_s),
-                    now + LEASE_S,
-                    self._versions,
-                    sending=True,
-                    progress=record.progress,
-                )
+                self._records[key] = self._sending_again(record, abandoned_by, now=now, ttl_s=ttl_s)
             else:
                 self._records[key] = _Record(request_id, now + ttl_s, now + LEASE_S, self._versions)
             if len(self._records) > 10_000:
                 self._forget_expired(now)
             return Claim(key, first=True, request_id=request_id, etag=str(self._versions), abandoned_by=abandoned_by)
+
+    def _sending_again(self, record: _Record, request_id: str, *, now: float, ttl_s: int) -> _Record:
+        """A record whose send may have gone out, taken on by ``request_id``: sending, with how far it got
+        (a takeover of an abandoned send, or a reopened unknown outcome). Under the lock, version taken."""
+        return _Record(
+            request_id,
+            max(record.expires_at, now + ttl_s),
+            now + LEASE_S,
+            self._versions,
+            sending=True,
+            progress=record.progress,
+        )
 
     def complete(self, claim: Claim, outcome: Outcome = Outcome.SENT) -> None:
         with self._lock:
@@ -100,14 +105,7 @@ class MemoryIdempotencyStore:
             if record is None or record.expires_at <= now or record.outcome is not Outcome.UNKNOWN:
                 return None
             self._versions += 1
-            self._records[key] = _Record(
-                request_id,
-                max(record.expires_at, now + ttl_s),
-                now + LEASE_S,
-                self._versions,
-                sending=True,
-                progress=record.progress,
-            )
+            self._records[key] = self._sending_again(record, request_id, now=now, ttl_s=ttl_s)
             return Claim(key, first=True, request_id=request_id, etag=str(self._versions), progress=record.progress)
 
     def _forget_expired(self, now: float) -> None:
